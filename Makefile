@@ -2,6 +2,7 @@
 # first when node_modules is missing or older than package-lock.json.
 SHELL := /bin/bash
 STAMP := node_modules/.installed
+BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
 
@@ -13,12 +14,16 @@ all: build
 # platforms' optional binaries (biome's, lmdb's), which npm then leaves out of the lock;
 # npm install still installs exactly the locked versions, so it is the fallback.
 $(STAMP): package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund --loglevel=silent || { \
+	  echo "npm ci refused the lock file; installing the locked versions with npm install"; \
+	  npm install --no-audit --no-fund --loglevel=error; }
 	touch $(STAMP)
 
+# After compiling, the package's own bins are linked into node_modules/.bin.
 build: $(STAMP)
 	rm -rf dist
 	npx tsc -p tsconfig.json
+	node scripts/link-bins.mjs
 
 lint: $(STAMP)
 	npx biome check .
@@ -26,8 +31,10 @@ lint: $(STAMP)
 test: build lint
 	node --test --test-concurrency=2 dist/src
 
+# A local 3-process cluster on loopback running the default matrix on the default
+# (durable, embedded) storage; e.g. make bench BENCH_ARGS="--wal mem --engine mem --count 3".
 bench: build
-	npm run --silent bench:core
+	node dist/src/cmd/local-cluster.js $(BENCH_ARGS)
 
 soak: build
 	node dist/src/raft/sim/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)

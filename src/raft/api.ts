@@ -39,9 +39,12 @@ export interface Config {
   storage: LogStorage;
   /** Last applied index when restarting; entries at or below it are not handed out again. */
   applied?: number;
-  /** Upper bound on the entry bytes of one MsgApp (at least one entry is always sent). */
+  /**
+   * Upper bound on the entry bytes of one MsgApp (at least one entry is always sent); unset
+   * means no limit, 0 means one entry per message. Sizes count entry payload bytes.
+   */
   maxSizePerMsg?: number;
-  /** Upper bound on the committed entry bytes handed out in one Ready. */
+  /** Upper bound on the committed entry bytes handed out in one Ready; unset or 0: no limit. */
   maxCommittedSizePerReady?: number;
   /** Upper bound on the bytes of uncommitted entries a leader accepts; 0 means no limit. */
   maxUncommittedEntriesSize?: number;
@@ -57,6 +60,19 @@ export interface Config {
   /** Every random choice the core makes comes from here. */
   rng: Rng;
   logger?: Logger;
+  /**
+   * Test-only: switches off exactly one safety rule each, so that the simulator's self-test
+   * can prove it catches the resulting violations. Never set outside that self-test.
+   */
+  testingBugs?: TestingBugs;
+}
+
+/** Deliberate safety bugs for the simulator's self-test (see Config.testingBugs). */
+export interface TestingBugs {
+  /** The leader commits an entry of an earlier term by counting replicas. */
+  commitPreviousTermByCount?: boolean;
+  /** A voter grants its vote without checking that the candidate's log is up to date. */
+  ignoreCandidateLogUpToDate?: boolean;
 }
 
 /** Address of the local append worker in asyncStorageWrites mode. Never on the wire. */

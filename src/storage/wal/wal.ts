@@ -1,5 +1,6 @@
 // The write-ahead log contract. Every implementation (mem, file, lmdb) passes the same
-// conformance suite (wal.conformance.ts).
+// conformance suite (conformance.ts). Reads below firstIndex() throw RaftError("compacted"),
+// above lastIndex() RaftError("unavailable"), as in the core's LogStorage.
 import type { Entry } from "../../raft/types.js";
 
 export interface AppendOptions {
@@ -16,15 +17,22 @@ export interface Wal {
    * Appends entries with consecutive indexes. If the first index is at or below
    * lastIndex(), the log's suffix from that index is replaced (a follower's repair).
    * A failed write rejects; the log is then unusable and the node must stop.
+   * The log may keep the entry objects it is given: callers must not modify them afterwards.
    */
   append(entries: readonly Entry[], opts: AppendOptions): Promise<void>;
-  /** Entries in [lo, hi): at least one if any is in range, then up to maxBytes of data. */
+  /**
+   * Entries in [lo, hi): at least one if any is in range, then as many more as keep the
+   * sum of their data lengths within maxBytes.
+   */
   entries(lo: number, hi: number, maxBytes?: number): Entry[];
   /** Term of entry i, for i in [firstIndex() - 1, lastIndex()]. */
   term(i: number): number;
   firstIndex(): number;
   lastIndex(): number;
-  /** Drops entries up to and including `upTo`; term(upTo) stays answerable. */
+  /**
+   * Drops entries up to and including `upTo`; term(upTo) stays answerable. `upTo` below
+   * firstIndex() is a no-op; above lastIndex() rejects with RaftError("unavailable").
+   */
   compact(upTo: number): Promise<void>;
   /**
    * Wipes the log (a new test epoch, or a snapshot received). With `after`, the log

@@ -1,0 +1,143 @@
+import type { DistributionSummary } from "../metrics/histogram.js";
+import { type BenchMetric, formatGoBenchLine } from "./go-format.js";
+import type { BenchCase } from "./matrix.js";
+
+/** One run of one benchmark case. */
+export interface RunResult {
+  /** "conc=64/bytes=256": the name --bench matches. */
+  name: string;
+  /** "BenchmarkRaft/conc=64/bytes=256-2": the name on the result line. */
+  fullName: string;
+  conc: number | null;
+  maxrate: number | null;
+  bytes: number;
+  /** 1-based run number among --count runs of this case. */
+  run: number;
+  /** Proposals acknowledged (the N of the result line). */
+  proposals: number;
+  issued: number;
+  /** Proposals that failed or were never issued, and why. */
+  dropped: number;
+  failures: Record<string, number>;
+  wallNs: number;
+  cpuUs: number;
+  nsPerOp: number;
+  mbPerS: number;
+  p50Ns: number;
+  p99Ns: number;
+  cpuUsPerOp: number;
+  latencyNs: DistributionSummary;
+}
+
+export interface RunMeasurement {
+  proposals: number;
+  issued: number;
+  failures: Record<string, number>;
+  dropped: number;
+  wallNs: number;
+  cpuUs: number;
+  latencyNs: DistributionSummary;
+}
+
+/** The Go-style name: "BenchmarkRaft/<case>-<cores>" (no suffix on one core, as Go does). */
+export function fullBenchName(name: string, cores: number): string {
+  return `BenchmarkRaft/${name}${cores === 1 ? "" : `-${cores}`}`;
+}
+
+/** Derives the per-proposal figures: ns/op = wall / proposals, MB/s = bytes * proposals / wall. */
+export function runResult(c: BenchCase, run: number, cores: number, m: RunMeasurement): RunResult {
+  const n = m.proposals;
+  return {
+    name: c.name,
+    fullName: fullBenchName(c.name, cores),
+    conc: c.conc ?? null,
+    maxrate: c.maxrate ?? null,
+    bytes: c.bytes,
+    run,
+    proposals: n,
+    issued: m.issued,
+    dropped: m.dropped,
+    failures: m.failures,
+    wallNs: m.wallNs,
+    cpuUs: m.cpuUs,
+    nsPerOp: n > 0 ? m.wallNs / n : 0,
+    mbPerS: m.wallNs > 0 ? (c.bytes * n * 1e3) / m.wallNs : 0,
+    p50Ns: m.latencyNs.p50,
+    p99Ns: m.latencyNs.p99,
+    cpuUsPerOp: n > 0 ? m.cpuUs / n : 0,
+    latencyNs: m.latencyNs,
+  };
+}
+
+type Figures = Pick<RunResult, "nsPerOp" | "mbPerS" | "p50Ns" | "p99Ns" | "cpuUsPerOp">;
+
+function metricsOf(f: Figures): BenchMetric[] {
+  return [
+    { value: f.nsPerOp, unit: "ns/op" },
+    { value: f.mbPerS, unit: "MB/s" },
+    { value: f.p50Ns, unit: "p50-ns" },
+    { value: f.p99Ns, unit: "p99-ns" },
+    { value: f.cpuUsPerOp, unit: "cpu-us/op" },
+  ];
+}
+
+/**
+ * The result line: `BenchmarkRaft/conc=64/bytes=256-2  N  ns/op  MB/s  p50-ns  p99-ns
+ * cpu-us/op`, followed by `dropped=K` when proposals were lost. A run in which nothing
+ * completed has no figures to show, only its drops.
+ */
+export function formatRunLine(r: RunResult): string {
+  const line = formatGoBenchLine(r.fullName, r.proposals, r.proposals > 0 ? metricsOf(r) : []);
+  return r.dropped > 0 ? `${line}\tdropped=${r.dropped}` : line;
+}
+
+/** The median: the middle value, or the mean of the two middle ones. NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Medians over the --count runs of one case. */
+export interface CaseSummary extends Figures {
+  name: string;
+  fullName: string;
+  runs: number;
+  proposals: number;
+  dropped: number;
+}
+
+/** One summary per case name, in the order the cases first appear. */
+export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
+  const byName = new Map<string, RunResult[]>();
+  for (const r of results) {
+    const list = byName.get(r.name);
+    if (list === undefined) byName.set(r.name, [r]);
+    else list.push(r);
+  }
+  return [...byName.values()].map((runs) => {
+    const of = (pick: (r: RunResult) => number) => median(runs.map(pick));
+    return {
+      name: runs[0]!.name,
+      fullName: runs[0]!.fullName,
+      runs: runs.length,
+      proposals: of((r) => r.proposals),
+      dropped: runs.reduce((sum, r) => sum + r.dropped, 0),
+      nsPerOp: of((r) => r.nsPerOp),
+      mbPerS: of((r) => r.mbPerS),
+      p50Ns: of((r) => r.p50Ns),
+      p99Ns: of((r) => r.p99Ns),
+      cpuUsPerOp: of((r) => r.cpuUsPerOp),
+    };
+  });
+}
+
+/**
+ * The summary line printed after the runs of a case when --count > 1. It starts with "#" so
+ * that tools reading Go benchmark lines skip it instead of counting it as one more run.
+ */
+export function formatSummaryLine(s: CaseSummary): string {
+  const line = `# median of ${s.runs}: ${formatGoBenchLine(s.fullName, s.proposals, metricsOf(s))}`;
+  return s.dropped > 0 ? `${line}\tdropped=${s.dropped}` : line;
+}

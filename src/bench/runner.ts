@@ -1,0 +1,188 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { dirname } from "node:path";
+import { newHdrHistogram, summarize } from "../metrics/histogram.js";
+import type { Metrics, MetricsJson } from "../metrics/metrics.js";
+import { type Benchtime, formatBenchtime } from "./benchtime.js";
+import { type BenchEnvironment, benchEnvironment } from "./environment.js";
+import { type BenchCase, patternText, selectCases } from "./matrix.js";
+import type { MakePayload } from "./payload.js";
+import {
+  type CaseSummary,
+  formatRunLine,
+  formatSummaryLine,
+  type RunResult,
+  runResult,
+  summarizeRuns,
+} from "./results.js";
+import {
+  type Proposer,
+  runClosedLoop,
+  runOpenLoop,
+  type WorkloadProgress,
+  type WorkloadResult,
+} from "./workload.js";
+
+export interface PrepareInfo {
+  benchCase: BenchCase;
+  /** 1-based run number among the --count runs of this case. */
+  run: number;
+  /** 0-based position of this run in the whole session. */
+  index: number;
+}
+
+export interface RunnerOptions {
+  /** --bench: selects cases by name (see matrix.ts for the rule). */
+  pattern: RegExp;
+  benchtime: Benchtime;
+  /** Runs of each case, back to back. */
+  count: number;
+  /** Open-loop proposals per second; 0 for the closed loop with conc workers. */
+  maxrate: number;
+  proposer: Proposer;
+  /** Called before each run; the leader starts a fresh epoch here. */
+  prepare?: (info: PrepareInfo) => Promise<void>;
+  makePayload?: MakePayload;
+  /** The process's stage histograms, recorded in the JSON file. */
+  metrics?: Metrics;
+  /** The whole configuration (flags and components), recorded in the JSON file as given. */
+  config: Record<string, unknown>;
+  /** How the WAL makes appends durable ("fdatasync", "none", ...), recorded in the JSON file. */
+  walSyncMode: string;
+  /** --json: rewritten after every run, so a crash keeps the runs done so far. */
+  jsonPath?: string;
+  /** Result and summary lines (stdout). */
+  out: (line: string) => void;
+  /** Progress notes on long runs (stderr). */
+  log: (line: string) => void;
+  /** How often a running benchmark reports progress, in ms (default 5,000). */
+  progressEveryMs?: number;
+  /** The "-N" suffix of result names (default os.availableParallelism()). */
+  cores?: number;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  environment: BenchEnvironment;
+  walSyncMode: string;
+  config: Record<string, unknown>;
+  bench: { pattern: string; benchtime: string; count: number; maxrate: number };
+  runs: RunResult[];
+  summaries: CaseSummary[];
+  /** All proposals lost over the session, by reason. */
+  dropped: { total: number; failures: Record<string, number> };
+  metrics: MetricsJson | null;
+}
+
+/** Runs every selected case `count` times, printing a line per run; returns the full report. */
+export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
+  const cases = selectCases(opts.pattern, opts.maxrate);
+  if (cases.length === 0) {
+    throw new Error(`--bench ${patternText(opts.pattern)} matches no benchmark`);
+  }
+  const cores = opts.cores ?? os.availableParallelism();
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    environment: benchEnvironment(),
+    walSyncMode: opts.walSyncMode,
+    config: opts.config,
+    bench: {
+      pattern: patternText(opts.pattern),
+      benchtime: formatBenchtime(opts.benchtime),
+      count: opts.count,
+      maxrate: opts.maxrate,
+    },
+    runs: [],
+    summaries: [],
+    dropped: { total: 0, failures: {} },
+    metrics: opts.metrics?.toJSON() ?? null,
+  };
+
+  let index = 0;
+  for (const benchCase of cases) {
+    for (let run = 1; run <= opts.count; run++) {
+      await opts.prepare?.({ benchCase, run, index: index++ });
+      const result = await measureRun(opts, benchCase, run, cores);
+      opts.out(formatRunLine(result));
+      if (result.dropped > 0) {
+        opts.log(`${result.fullName} run ${run}: dropped ${JSON.stringify(result.failures)}`);
+      }
+      record(report, result, opts.metrics);
+      if (opts.jsonPath !== undefined) await writeReport(opts.jsonPath, report);
+    }
+    if (opts.count > 1) {
+      const summary = report.summaries.find((s) => s.name === benchCase.name);
+      if (summary !== undefined) opts.out(formatSummaryLine(summary));
+    }
+  }
+  return report;
+}
+
+function record(report: BenchReport, result: RunResult, metrics: Metrics | undefined): void {
+  report.runs.push(result);
+  report.summaries = summarizeRuns(report.runs);
+  report.dropped.total += result.dropped;
+  for (const [reason, n] of Object.entries(result.failures)) {
+    report.dropped.failures[reason] = (report.dropped.failures[reason] ?? 0) + n;
+  }
+  report.metrics = metrics?.toJSON() ?? null;
+}
+
+async function measureRun(
+  opts: RunnerOptions,
+  benchCase: BenchCase,
+  run: number,
+  cores: number,
+): Promise<RunResult> {
+  const latency = newHdrHistogram();
+  const progress: WorkloadProgress = { issued: 0, completed: 0, failed: 0 };
+  const common = {
+    proposer: opts.proposer,
+    bytes: benchCase.bytes,
+    benchtime: opts.benchtime,
+    latency: { record: (ns: number) => latency.recordValue(ns) },
+    progress,
+    ...(opts.makePayload === undefined ? {} : { makePayload: opts.makePayload }),
+  };
+  const startedAt = performance.now();
+  const reporter = setInterval(() => {
+    const seconds = ((performance.now() - startedAt) / 1_000).toFixed(1);
+    opts.log(
+      `${benchCase.name} run ${run}: ${seconds}s, ${progress.completed} done, ${progress.failed} dropped`,
+    );
+  }, opts.progressEveryMs ?? 5_000);
+  reporter.unref();
+
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = process.hrtime.bigint();
+  let workload: WorkloadResult;
+  try {
+    workload =
+      benchCase.maxrate !== undefined
+        ? await runOpenLoop({ ...common, rate: benchCase.maxrate })
+        : await runClosedLoop({ ...common, conc: benchCase.conc ?? 1 });
+  } finally {
+    clearInterval(reporter);
+  }
+  const wallNs = Number(process.hrtime.bigint() - wallBefore);
+  const cpu = process.cpuUsage(cpuBefore);
+  const latencyNs = summarize(latency);
+  latency.destroy();
+  return runResult(benchCase, run, cores, {
+    proposals: workload.completed,
+    issued: workload.issued,
+    dropped: workload.failed,
+    failures: workload.failures,
+    wallNs,
+    cpuUs: cpu.user + cpu.system,
+    latencyNs,
+  });
+}
+
+/** Writes the report whole (to a temporary file, then renamed) so a reader never sees half. */
+export async function writeReport(path: string, report: BenchReport): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(temporary, path);
+}

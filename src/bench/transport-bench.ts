@@ -1,0 +1,229 @@
+// Micro-benchmark of the transport: the wire codec's encode and decode cost per entry, and
+// one-way throughput of MsgApp batches through GrpcTransport between two processes on
+// loopback (this process sends, a forked child receives). Prints Go-style result lines.
+//
+//   node dist/src/bench/transport-bench.js [--mode all|codec|grpc] [--seconds 3]
+//     [--entries 1024] [--bytes 280] [--window 16777216]
+import { type ChildProcess, fork } from "node:child_process";
+import { createServer } from "node:net";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import type { Entry, Message } from "../raft/types.js";
+import { EntryType, MessageType, makeMessage } from "../raft/types.js";
+import { decodeBatch, encodeBatch } from "../transport/codec.js";
+import { GrpcTransport } from "../transport/grpc-transport.js";
+
+const CORES = cpus().length;
+const MiB = 1024 * 1024;
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: "string", default: "all" },
+    seconds: { type: "string", default: "3" },
+    entries: { type: "string", default: "1024" },
+    bytes: { type: "string", default: "280" },
+    window: { type: "string", default: String(16 * MiB) },
+    receiver: { type: "string" },
+    peers: { type: "string" },
+  },
+});
+
+function positiveInt(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`--${name} must be a non-negative integer, got "${text}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const seconds = Number(values.seconds);
+if (!(seconds > 0)) {
+  console.error(`--seconds must be a positive number, got "${values.seconds}"`);
+  process.exit(2);
+}
+const entryCount = positiveInt("entries", values.entries);
+const entryBytes = positiveInt("bytes", values.bytes);
+const flowControlWindow = positiveInt("window", values.window);
+
+function batchMessage(to: number, firstIndex: number): Message {
+  const data = new Uint8Array(entryBytes).fill(0x5a);
+  const entries: Entry[] = [];
+  for (let i = 0; i < entryCount; i++) {
+    entries.push({ term: 5, index: firstIndex + i, type: EntryType.Normal, data });
+  }
+  return makeMessage({
+    type: MessageType.MsgApp,
+    from: 1,
+    to,
+    term: 5,
+    logTerm: 5,
+    index: firstIndex - 1,
+    commit: firstIndex - 1,
+    entries,
+  });
+}
+
+function line(name: string, n: number, nsPerOp: number, extra: string): void {
+  console.log(`${name}-${CORES}\t${n}\t${nsPerOp.toFixed(0)} ns/op\t${extra}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Codec
+
+function timeLoop(fn: () => void, minMs: number): { n: number; nsPerOp: number } {
+  for (let i = 0; i < 50; i++) fn();
+  let n = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < 20; i++) fn();
+    n += 20;
+    elapsed = performance.now() - t0;
+  }
+  return { n, nsPerOp: (elapsed * 1e6) / n };
+}
+
+function benchCodec(): void {
+  const epoch = { start: Date.now(), iteration: 3 };
+  const msg = batchMessage(2, 1_000_000);
+  const bytes = encodeBatch(epoch, 1, [msg]);
+  const ms = Math.min(1000, seconds * 1000);
+  const enc = timeLoop(() => encodeBatch(epoch, 1, [msg]), ms);
+  const name = `entries=${entryCount}/bytes=${entryBytes}`;
+  line(
+    `BenchmarkCodecEncode/${name}`,
+    enc.n,
+    enc.nsPerOp,
+    `${(enc.nsPerOp / entryCount).toFixed(1)} ns/entry\t${((bytes.length * 1e3) / enc.nsPerOp).toFixed(0)} MB/s`,
+  );
+  let sink = 0;
+  const dec = timeLoop(() => {
+    sink += decodeBatch(bytes).messages.length;
+  }, ms);
+  if (sink === 0) throw new Error("decode produced nothing");
+  line(
+    `BenchmarkCodecDecode/${name}`,
+    dec.n,
+    dec.nsPerOp,
+    `${(dec.nsPerOp / entryCount).toFixed(1)} ns/entry\t${((bytes.length * 1e3) / dec.nsPerOp).toFixed(0)} MB/s`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// gRPC, two processes
+
+interface ReceiverReport {
+  batches: number;
+  entries: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address !== "object") throw new Error("no port");
+  return address.port;
+}
+
+function parsePeers(text: string): Map<number, string> {
+  return new Map(text.split(",").map((address, i) => [i + 1, address]));
+}
+
+const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
+
+/** Child: receives batches and reports counts when the sender's closing heartbeat comes. */
+async function runReceiver(peers: Map<number, string>): Promise<void> {
+  const t = new GrpcTransport({ id: 2, peers, flowControlWindow, logger: quiet });
+  const report: ReceiverReport = { batches: 0, entries: 0, firstMs: 0, lastMs: 0 };
+  await t.start((batch) => {
+    for (const m of batch.messages) {
+      if (m.type === MessageType.MsgHeartbeat) {
+        process.send?.(report);
+        continue;
+      }
+      const now = performance.now();
+      if (report.batches === 0) report.firstMs = now;
+      report.lastMs = now;
+      report.batches++;
+      report.entries += m.entries.length;
+    }
+  });
+  process.send?.("ready");
+  process.on("disconnect", () => {
+    void t.stop().then(() => process.exit(0));
+  });
+}
+
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m as T));
+    child.once("exit", (code) => reject(new Error(`receiver exited with code ${code}`)));
+  });
+}
+
+async function benchGrpc(): Promise<void> {
+  const peers = new Map([
+    [1, `127.0.0.1:${await freePort()}`],
+    [2, `127.0.0.1:${await freePort()}`],
+  ]);
+  const peerList = [...peers.values()].join(",");
+  const child = fork(
+    process.argv[1]!,
+    [
+      "--receiver",
+      "1",
+      "--peers",
+      peerList,
+      "--window",
+      String(flowControlWindow),
+      "--entries",
+      String(entryCount),
+      "--bytes",
+      String(entryBytes),
+    ],
+    { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  await nextMessage<string>(child);
+  const t = new GrpcTransport({ id: 1, peers, flowControlWindow, logger: quiet });
+  await t.start(() => {});
+  const epoch = { start: Date.now(), iteration: 0 };
+  // One batch object, sent over and over: the cost measured is encode + gRPC + decode.
+  const msg = batchMessage(2, 1);
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline) {
+    // Keep a few batches queued behind the stream, never enough to drop.
+    while ((t.linkStats(2)?.queuedBatches ?? 0) < 4) t.send(epoch, [msg]);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const reportPromise = nextMessage<ReceiverReport>(child);
+  t.send(epoch, [makeMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, index: 0 })]);
+  const report = await reportPromise;
+  const stats = t.stats();
+  child.disconnect();
+  await t.stop();
+  if (stats.dropped > 0) console.error(`warning: ${stats.dropped} messages dropped`);
+  const spanS = (report.lastMs - report.firstMs) / 1000;
+  const batchesPerS = (report.batches - 1) / spanS;
+  const wireBytes = encodeBatch(epoch, 1, [msg]).length;
+  line(
+    `BenchmarkTransportGrpc/entries=${entryCount}/bytes=${entryBytes}/window=${flowControlWindow}`,
+    report.batches,
+    1e9 / batchesPerS,
+    `${batchesPerS.toFixed(0)} batches/s\t${((batchesPerS * entryCount) / 1e6).toFixed(2)} M entries/s\t${((batchesPerS * wireBytes) / 1e6).toFixed(0)} MB/s\t${stats.sentBatches} sent`,
+  );
+}
+
+if (values.receiver !== undefined) {
+  await runReceiver(parsePeers(values.peers ?? ""));
+} else {
+  if (values.mode === "all" || values.mode === "codec") benchCodec();
+  if (values.mode === "all" || values.mode === "grpc") await benchGrpc();
+  if (!["all", "codec", "grpc"].includes(values.mode ?? "")) {
+    console.error(`--mode must be all, codec or grpc, got "${values.mode}"`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,213 @@
+// WAL micro-benchmark: synced appends of `batch` entries of `bytes` bytes each, for every
+// Wal implementation, next to the physical floor (a 4 KiB append + fdatasync on the same
+// disk, and the same for each larger batch size selected). One Go-style line per case;
+// ns/op is per append call.
+//
+//   npm run bench:wal -- [--wal mem,file,lmdb] [--batch 1,4,...] [--bytes 8,64,...]
+//                        [--time ms-per-case] [--dir where-to-write]
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Bench } from "tinybench";
+import { type Entry, EntryType } from "../raft/types.js";
+import { openWal, walKinds } from "../storage/wal/registry.js";
+import type { Wal } from "../storage/wal/wal.js";
+import { type BenchMetric, formatGoBenchLine, withParallelism } from "./go-format.js";
+
+export const WAL_BATCHES: readonly number[] = [1, 4, 16, 64, 256, 1024];
+export const WAL_BYTES: readonly number[] = [8, 64, 256, 4096];
+const FLOOR_BYTES = 4096;
+
+export interface WalBenchOptions {
+  wals: string[];
+  batches: number[];
+  bytes: number[];
+  /** Measured time per case, in milliseconds. */
+  timeMs: number;
+  /** Directory the logs and the floor file are written in (the disk being measured). */
+  dir: string;
+}
+
+export interface WalBenchLine {
+  name: string;
+  iterations: number;
+  metrics: BenchMetric[];
+}
+
+const FLAGS = ["wal", "batch", "bytes", "time", "dir"] as const;
+
+function positiveInts(flag: string, value: string): number[] {
+  return value.split(",").map((s) => {
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new Error(`--${flag}: "${s}" is not a positive whole number (e.g. --${flag} 1,64)`);
+    }
+    return n;
+  });
+}
+
+/** Parses the flags; an unknown flag or bad value is a one-line error saying what to change. */
+export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
+  const opts: WalBenchOptions = {
+    wals: [...walKinds],
+    batches: [...WAL_BATCHES],
+    bytes: [...WAL_BYTES],
+    timeMs: 700,
+    dir: os.tmpdir(),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const flag = arg.startsWith("--") ? arg.slice(2, eq < 0 ? undefined : eq) : "";
+    if (!(FLAGS as readonly string[]).includes(flag)) {
+      throw new Error(`unknown argument "${arg}": use ${FLAGS.map((f) => `--${f}`).join(", ")}`);
+    }
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined || value === "") throw new Error(`--${flag} needs a value`);
+    switch (flag) {
+      case "wal":
+        opts.wals = value.split(",");
+        for (const w of opts.wals) {
+          if (!(walKinds as readonly string[]).includes(w)) {
+            throw new Error(`--wal: unknown wal "${w}": choose from ${walKinds.join(", ")}`);
+          }
+        }
+        break;
+      case "batch":
+        opts.batches = positiveInts(flag, value);
+        break;
+      case "bytes":
+        opts.bytes = positiveInts(flag, value);
+        break;
+      case "time":
+        opts.timeMs = positiveInts(flag, value)[0]!;
+        break;
+      case "dir":
+        opts.dir = value;
+        break;
+    }
+  }
+  return opts;
+}
+
+async function measure(
+  timeMs: number,
+  fn: () => unknown,
+): Promise<{ iterations: number; nsPerOp: number }> {
+  const bench = new Bench({ time: timeMs, warmupTime: Math.min(200, timeMs / 4) });
+  bench.add("case", fn);
+  await bench.run();
+  const task = bench.tasks[0]!;
+  const r = task.result;
+  if (r.state !== "completed") {
+    const why = r.state === "errored" ? `: ${(r.error as Error).message}` : "";
+    throw new Error(`benchmark ${r.state}${why}`);
+  }
+  return { iterations: task.runs, nsPerOp: r.period * 1e6 };
+}
+
+/** The floor: append `bytes` to a growing file and fdatasync it, with synchronous calls. */
+async function fdatasyncFloor(dir: string, bytes: number, timeMs: number): Promise<WalBenchLine> {
+  const file = path.join(dir, `fdatasync-floor-${process.pid}`);
+  const fd = fs.openSync(file, "w");
+  const block = Buffer.alloc(bytes, 0x5a);
+  try {
+    const { iterations, nsPerOp } = await measure(timeMs, () => {
+      fs.writeSync(fd, block);
+      fs.fdatasyncSync(fd);
+    });
+    return {
+      name: withParallelism(`BenchmarkFdatasync/bytes=${bytes}`),
+      iterations,
+      metrics: [
+        { value: nsPerOp, unit: "ns/op" },
+        { value: (bytes * 1e3) / nsPerOp, unit: "MB/s" },
+      ],
+    };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
+async function walCase(
+  kind: string,
+  batch: number,
+  bytes: number,
+  opts: WalBenchOptions,
+): Promise<{ line: WalBenchLine; syncMode: string }> {
+  const dir = fs.mkdtempSync(path.join(opts.dir, `rafttoy-walbench-${kind}-`));
+  let wal: Wal | undefined;
+  try {
+    wal = await openWal(kind, { dir });
+    const w = wal;
+    const data = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) data[i] = (i * 131 + 7) & 0xff;
+    let next = 1;
+    const { iterations, nsPerOp } = await measure(opts.timeMs, async () => {
+      const entries: Entry[] = new Array(batch);
+      for (let k = 0; k < batch; k++) {
+        entries[k] = { index: next + k, term: 1, type: EntryType.Normal, data };
+      }
+      next += batch;
+      await w.append(entries, { sync: true });
+      // An in-memory log would hold every entry of the run: keep it bounded.
+      if (kind === "mem" && next - w.firstIndex() > 1 << 16) await w.compact(next - 1);
+    });
+    const line: WalBenchLine = {
+      name: withParallelism(`BenchmarkWal/wal=${kind}/batch=${batch}/bytes=${bytes}`),
+      iterations,
+      metrics: [
+        { value: nsPerOp, unit: "ns/op" },
+        { value: (batch * bytes * 1e3) / nsPerOp, unit: "MB/s" },
+      ],
+    };
+    return { line, syncMode: wal.syncMode };
+  } finally {
+    await wal?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the floor, then every selected case; `emit` receives each output line. */
+export async function runWalBench(
+  opts: WalBenchOptions,
+  emit: (line: string) => void,
+): Promise<void> {
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const print = (l: WalBenchLine) => emit(formatGoBenchLine(l.name, l.iterations, l.metrics));
+  // The 4 KiB floor, then one per larger batch size selected: "floor + the time to write
+  // the bytes" for a big batch is the fdatasync of that many bytes.
+  const floorSizes = new Set([FLOOR_BYTES]);
+  for (const batch of opts.batches) {
+    for (const bytes of opts.bytes) if (batch * bytes > FLOOR_BYTES) floorSizes.add(batch * bytes);
+  }
+  for (const size of [...floorSizes].sort((a, b) => a - b)) {
+    print(await fdatasyncFloor(opts.dir, size, opts.timeMs));
+  }
+  for (const kind of opts.wals) {
+    let described = false;
+    for (const batch of opts.batches) {
+      for (const bytes of opts.bytes) {
+        const { line, syncMode } = await walCase(kind, batch, bytes, opts);
+        if (!described) {
+          emit(`# wal=${kind}: ${syncMode}`);
+          described = true;
+        }
+        print(line);
+      }
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  let opts: WalBenchOptions;
+  try {
+    opts = parseWalBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`wal-bench: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  await runWalBench(opts, (l) => process.stdout.write(`${l}\n`));
+}

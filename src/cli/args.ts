@@ -1,0 +1,424 @@
+import yargs, { type Argv } from "yargs";
+import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
+import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import { parseDuration } from "./duration.js";
+import { type PeerAddress, parsePeers } from "./peers.js";
+
+/** The names a component flag accepts (from the component's registry) and its default. */
+export interface ComponentChoice {
+  names: readonly string[];
+  default: string;
+}
+
+export interface ComponentRegistries {
+  pipeline: ComponentChoice;
+  wal: ComponentChoice;
+  engine: ComponentChoice;
+}
+
+/** What both binaries take. Durations are in milliseconds. */
+export interface NodeOptions {
+  peers: PeerAddress[];
+  id: number;
+  dataDir: string;
+  pipeline: string;
+  wal: string;
+  walDelayMs: number;
+  engine: string;
+  metrics: boolean;
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+}
+
+export interface LeaderOptions extends NodeOptions {
+  bench: RegExp;
+  benchtime: Benchtime;
+  count: number;
+  /** Open-loop proposals per second; 0 runs the closed loop. */
+  maxrate: number;
+  /** Where to write the JSON results, if anywhere. */
+  json: string | undefined;
+}
+
+/** Where the parser writes and how it ends the process; injectable for tests. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): never;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  exit: (code) => process.exit(code),
+};
+
+/** Bad command-line input: its message is the one line shown to the user. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** The exit code for bad flags or values. */
+export const USAGE_EXIT_CODE = 2;
+
+type Program = "rafttoy-follower" | "rafttoy-leader";
+
+const BOOLEAN_FLAGS = new Set(["metrics", "help"]);
+
+function describeChoice(what: string, choice: ComponentChoice): string {
+  return `${what}: ${choice.names.join(", ")}`;
+}
+
+function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
+  return y
+    .option("peers", {
+      type: "string",
+      describe: "every member as host:port, comma-separated; the i-th has id i (from 1) [required]",
+    })
+    .option("id", {
+      type: "string",
+      describe: "this process's id: its position in --peers [required]",
+    })
+    .option("data-dir", {
+      type: "string",
+      describe: "where the WAL and engine keep their files",
+      default: ".data/node-<id>",
+    })
+    .option("pipeline", {
+      type: "string",
+      describe: describeChoice("how each Ready is handled", registries.pipeline),
+      default: registries.pipeline.default,
+    })
+    .option("wal", {
+      type: "string",
+      describe: describeChoice("write-ahead log", registries.wal),
+      default: registries.wal.default,
+    })
+    .option("wal-delay", {
+      type: "string",
+      describe: "simulated sync delay of the mem WAL (duration)",
+      default: "0",
+    })
+    .option("engine", {
+      type: "string",
+      describe:
+        `${describeChoice("storage engine", registries.engine)}. ` +
+        "--wal lmdb with --engine lmdb opens the combined lmdb storage: entries and hard " +
+        "state in one transaction (one durable commit per Ready) in <data-dir>/lmdb",
+      default: registries.engine.default,
+    })
+    .option("metrics", {
+      type: "boolean",
+      describe: "record per-stage histograms and print them at exit",
+      default: false,
+    })
+    .option("tick", { type: "string", describe: "Raft tick interval (duration)", default: "100ms" })
+    .option("election-ticks", {
+      type: "string",
+      describe: "ticks without a leader before an election",
+      default: "10",
+    })
+    .option("heartbeat-ticks", {
+      type: "string",
+      describe: "ticks between leader heartbeats",
+      default: "1",
+    });
+}
+
+function leaderFlags(y: Argv): Argv {
+  return y
+    .option("bench", {
+      type: "string",
+      describe: "regex selecting benchmarks by name, e.g. conc=64/bytes=256 (see below)",
+      default: ".",
+    })
+    .option("benchtime", {
+      type: "string",
+      describe: "length of each run: a duration (2s, 500ms) or a proposal count (100000x)",
+      default: "1s",
+    })
+    .option("count", { type: "string", describe: "runs of each benchmark", default: "1" })
+    .option("maxrate", {
+      type: "string",
+      describe:
+        "open loop: issue this many proposals per second instead of running conc workers (0: off)",
+      default: "0",
+    })
+    .option("json", {
+      type: "string",
+      describe: "write every result, the configuration and the histograms to this file",
+    });
+}
+
+const DURATIONS_NOTE =
+  "Durations are a number with a unit (ns, us, ms, s, m, h), e.g. 5ms, 2s, 1m30s.";
+
+const BENCH_NOTE = [
+  `Benchmark names are conc=<workers>/bytes=<proposal size>; the defaults are conc in {${DEFAULT_CONCS.join(", ")}} and bytes in {${DEFAULT_BYTES.join(", ")}}.`,
+  "--bench is matched, unanchored as in Go, against every name built from the default lists plus the values the regex spells out as conc=N, bytes=N or conc=(N|M): 'conc=512/bytes=1024' runs exactly that case, 'bytes=1024' runs the default conc sweep at 1024 bytes, 'conc=1/' only conc=1.",
+  "With --maxrate R the names are maxrate=R/bytes=<size>.",
+  "Each result line: BenchmarkRaft/<name>-<cores>  N  ns/op  MB/s  p50-ns  p99-ns  cpu-us/op, with dropped=K appended when proposals failed.",
+].join("\n\n");
+
+function build(program: Program, registries: ComponentRegistries, argv: readonly string[]): Argv {
+  let y = yargs()
+    .scriptName(program)
+    .usage(
+      program === "rafttoy-leader"
+        ? "$0 --peers HOST:PORT,... --id N [flags]\n\nCampaigns until it leads, runs the selected benchmarks against the followers and prints one Go-style line per run."
+        : "$0 --peers HOST:PORT,... --id N [flags]\n\nServes as a Raft follower until stopped (SIGINT or SIGTERM).",
+    )
+    .strict()
+    .exitProcess(false)
+    .version(false)
+    .help("help")
+    .alias("help", "h")
+    .wrap(100)
+    .parserConfiguration({ "camel-case-expansion": false })
+    .fail((message: string | null, error: Error | undefined) => {
+      throw new UsageError(
+        explainYargsFailure(message ?? error?.message ?? "invalid arguments", argv),
+      );
+    });
+  y = nodeFlags(y, registries);
+  if (program === "rafttoy-leader") y = leaderFlags(y).epilog(`${BENCH_NOTE}\n\n${DURATIONS_NOTE}`);
+  else y = y.epilog(DURATIONS_NOTE);
+  return y;
+}
+
+function explainYargsFailure(message: string, argv: readonly string[]): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
+  if (unknown) {
+    // yargs names flags and stray words alike ("bogus"); the command line tells them apart.
+    const list = unknown[1]!
+      .split(", ")
+      .map((a) =>
+        argv.includes(a)
+          ? `argument ${JSON.stringify(a)}`
+          : a.length === 1
+            ? `flag -${a}`
+            : `flag --${a}`,
+      );
+    return `unknown ${list.join(", ")}: remove it (run with --help for the flags)`;
+  }
+  return `${message} (run with --help for the flags)`;
+}
+
+type Raw = Record<string, unknown>;
+
+/** The value of a string flag, refusing repeats and a missing value. */
+function text(raw: Raw, flag: string): string | undefined {
+  const value = raw[flag];
+  if (Array.isArray(value))
+    throw new UsageError(`--${flag} is given ${value.length} times: give it once`);
+  if (value === undefined) return undefined;
+  const s = String(value);
+  if (s.trim() === "") throw new UsageError(`--${flag} needs a value`);
+  return s;
+}
+
+/** The value of a boolean flag, refusing repeats (yargs would make them an array). */
+function flag(raw: Raw, name: string): boolean {
+  const value = raw[name];
+  if (Array.isArray(value))
+    throw new UsageError(`--${name} is given ${value.length} times: give it once`);
+  return value === true;
+}
+
+function required(raw: Raw, flag: string, hint: string): string {
+  const value = text(raw, flag);
+  if (value === undefined) throw new UsageError(`--${flag} is missing: ${hint}`);
+  return value;
+}
+
+function wholeNumber(raw: Raw, flag: string, min: number): number {
+  const s = text(raw, flag)!;
+  const n = /^\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(
+      `--${flag} ${JSON.stringify(s)} is not a whole number >= ${min}: give e.g. --${flag} ${Math.max(min, 1)}`,
+    );
+  }
+  return n;
+}
+
+function duration(raw: Raw, flag: string, positive: boolean): number {
+  const s = text(raw, flag)!;
+  let ms: number;
+  try {
+    ms = parseDuration(s);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+  if (positive && ms <= 0) throw new UsageError(`--${flag} must be above 0, e.g. --${flag} 100ms`);
+  return ms;
+}
+
+function component(raw: Raw, flag: string, choice: ComponentChoice): string {
+  const name = text(raw, flag)!;
+  if (!choice.names.includes(name)) {
+    throw new UsageError(
+      `--${flag} ${JSON.stringify(name)} is unknown: use one of ${choice.names.join(", ")}`,
+    );
+  }
+  return name;
+}
+
+/** `--metrics=maybe` would otherwise read as false without a word. */
+function checkBooleanSpellings(argv: readonly string[]): void {
+  for (const arg of argv) {
+    const m = /^--(?:no-)?([a-z-]+)=(.*)$/.exec(arg);
+    if (m && BOOLEAN_FLAGS.has(m[1]!) && m[2] !== "true" && m[2] !== "false") {
+      throw new UsageError(
+        `--${m[1]} takes no value (or =true / =false), got ${JSON.stringify(arg)}`,
+      );
+    }
+  }
+}
+
+function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions {
+  let peers: PeerAddress[];
+  try {
+    peers = parsePeers(
+      required(
+        raw,
+        "peers",
+        "list every member, e.g. --peers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+      ),
+    );
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+  }
+  const range = `1..${peers.length}`;
+  const idText = required(raw, "id", `give this process's position in --peers (${range})`);
+  const id = /^\d+$/.test(idText.trim()) ? Number(idText) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id < 1 || id > peers.length) {
+    throw new UsageError(
+      `--id ${JSON.stringify(idText)} is not a member: pick ${range} (its position in --peers)`,
+    );
+  }
+  const dataDirFlag = text(raw, "data-dir")!;
+  const electionTicks = wholeNumber(raw, "election-ticks", 2);
+  const heartbeatTicks = wholeNumber(raw, "heartbeat-ticks", 1);
+  if (heartbeatTicks >= electionTicks) {
+    throw new UsageError(
+      `--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}: raise --election-ticks or lower --heartbeat-ticks`,
+    );
+  }
+  return {
+    peers,
+    id,
+    dataDir: dataDirFlag === ".data/node-<id>" ? `.data/node-${id}` : dataDirFlag,
+    pipeline: component(raw, "pipeline", registries.pipeline),
+    wal: component(raw, "wal", registries.wal),
+    walDelayMs: duration(raw, "wal-delay", false),
+    engine: component(raw, "engine", registries.engine),
+    metrics: flag(raw, "metrics"),
+    tickMs: duration(raw, "tick", true),
+    electionTicks,
+    heartbeatTicks,
+  };
+}
+
+function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOptions {
+  const node = readNodeOptions(raw, registries);
+  const benchSource = text(raw, "bench")!;
+  let bench: RegExp;
+  try {
+    bench = new RegExp(benchSource);
+  } catch (error) {
+    throw new UsageError(
+      `--bench ${JSON.stringify(benchSource)} is not a valid regex (${(error as Error).message.replace(/^Invalid regular expression: /, "")})`,
+    );
+  }
+  let benchtime: Benchtime;
+  try {
+    benchtime = parseBenchtime(text(raw, "benchtime")!);
+  } catch (error) {
+    throw new UsageError(`--benchtime ${(error as Error).message}`);
+  }
+  const maxrateText = text(raw, "maxrate")!;
+  const maxrate = /^\d+(\.\d+)?$/.test(maxrateText.trim()) ? Number(maxrateText) : Number.NaN;
+  if (!Number.isFinite(maxrate)) {
+    throw new UsageError(
+      `--maxrate ${JSON.stringify(maxrateText)} is not a rate: give proposals per second, e.g. --maxrate 50000 (0: closed loop)`,
+    );
+  }
+  if (selectCases(bench, maxrate).length === 0) {
+    const example = maxrate > 0 ? `maxrate=${maxrate}/bytes=256` : "conc=64/bytes=256";
+    throw new UsageError(
+      `--bench ${JSON.stringify(benchSource)} matches no benchmark: names look like ${example}`,
+    );
+  }
+  return {
+    ...node,
+    bench,
+    benchtime,
+    count: wholeNumber(raw, "count", 1),
+    maxrate,
+    json: text(raw, "json"),
+  };
+}
+
+function checkRegistries(registries: ComponentRegistries): void {
+  for (const [flag, choice] of Object.entries(registries) as [string, ComponentChoice][]) {
+    if (!choice.names.includes(choice.default)) {
+      throw new Error(
+        `the default --${flag} ${choice.default} is not among ${choice.names.join(", ")}`,
+      );
+    }
+  }
+}
+
+function parse<T>(
+  program: Program,
+  argv: readonly string[],
+  registries: ComponentRegistries,
+  io: CliIo,
+  read: (raw: Raw, registries: ComponentRegistries) => T,
+): T {
+  checkRegistries(registries);
+  try {
+    checkBooleanSpellings(argv);
+    let help: string | undefined;
+    const raw = build(program, registries, argv).parseSync(
+      [...argv],
+      {},
+      (_error, _argv, output) => {
+        if (output !== "") help = output;
+      },
+    ) as Raw;
+    if (help !== undefined || raw.help === true) {
+      io.stdout(`${help ?? ""}\n`);
+      return io.exit(0);
+    }
+    return read(raw, registries);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`${program}: ${error.message}\n`);
+    return io.exit(USAGE_EXIT_CODE);
+  }
+}
+
+/**
+ * Parses the follower's flags (argv without node and the script, e.g. process.argv.slice(2)).
+ * Bad input ends the process: one line on stderr saying what to change, exit code 2. --help
+ * prints the help on stdout and exits with 0.
+ */
+export function parseFollowerArgs(
+  argv: readonly string[],
+  registries: ComponentRegistries,
+  io: CliIo = processIo,
+): NodeOptions {
+  return parse("rafttoy-follower", argv, registries, io, readNodeOptions);
+}
+
+/** Parses the leader's flags: the follower's plus --bench, --benchtime, --count, --maxrate, --json. */
+export function parseLeaderArgs(
+  argv: readonly string[],
+  registries: ComponentRegistries,
+  io: CliIo = processIo,
+): LeaderOptions {
+  return parse("rafttoy-leader", argv, registries, io, readLeaderOptions);
+}

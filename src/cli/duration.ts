@@ -1,0 +1,48 @@
+// Durations on the command line are written like Go's: a number with a unit, or several run
+// together ("1m30s"). A bare number is refused (is "5" seconds or milliseconds?), except 0.
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+const PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+
+/**
+ * Milliseconds in a duration such as "5ms", "2s", "1.5s", "250us", "1m30s" or "0".
+ * Throws an Error whose message says what a valid duration looks like.
+ */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (trimmed === "0") return 0;
+  let ms = 0;
+  let at = 0;
+  PART.lastIndex = 0;
+  while (at < trimmed.length) {
+    PART.lastIndex = at;
+    const match = PART.exec(trimmed);
+    if (match === null) break;
+    ms += Number(match[1]) * MS_PER_UNIT[match[2]!]!;
+    at = PART.lastIndex;
+  }
+  if (trimmed === "" || at !== trimmed.length) {
+    throw new Error(
+      `"${text}" is not a duration: write a number with a unit (ns, us, ms, s, m, h), e.g. 5ms or 2s`,
+    );
+  }
+  return ms;
+}
+
+/** A duration for messages and names: "5ms", "2s", "1.5s" (the inverse of parseDuration). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0";
+  if (ms >= 1_000 && Number.isInteger(ms / 1_000)) return `${ms / 1_000}s`;
+  if (ms >= 1_000) return `${Number((ms / 1_000).toPrecision(6))}s`;
+  if (ms >= 1) return `${Number(ms.toPrecision(6))}ms`;
+  return `${Number((ms * 1_000).toPrecision(6))}us`;
+}

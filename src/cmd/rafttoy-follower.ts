@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// rafttoy-follower: serves as one member of the Raft group until stopped (SIGINT/SIGTERM).
+// It follows whatever leader runs the benchmarks, resetting its state on each new test epoch.
+import { parseFollowerArgs } from "../cli/args.js";
+import { componentRegistries, log, startNode, stopOnSignals } from "../peer/node.js";
+
+async function main(): Promise<void> {
+  const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
+  const node = await startNode(opts);
+  stopOnSignals(node);
+  const me = opts.peers.find((p) => p.id === opts.id)!;
+  log(`rafttoy-follower ${opts.id} serving on ${me.address} (${node.storage.description})`);
+}
+
+main().catch((err: unknown) => {
+  log(`rafttoy-follower: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// What the Peer needs from the Raft core and from storage, as narrow interfaces: the Peer is
+// written against these, and src/peer/raft-binding.ts and src/peer/storage-binding.ts wire in
+// the real RawNode and Storage.
+
+import type { PersistRequest, PipelineNode } from "../pipeline/pipeline.js";
+import type { Config, LogStorage, Ready, Status } from "../raft/api.js";
+import type { ConfChange, ConfState, Entry, Message } from "../raft/types.js";
+
+export interface PeerNode extends PipelineNode {
+  bootstrap(peers: number[]): void;
+  tick(): void;
+  campaign(): void;
+  proposeBatch(datas: readonly Uint8Array[]): void;
+  step(m: Message): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  reportUnreachable(id: number): void;
+  status(): Status;
+}
+
+export interface RaftBinding {
+  createNode(config: Config): PeerNode;
+  decodeConfChange(data: Uint8Array): ConfChange;
+}
+
+/** A node's durable state: its log, hard state and applied state machine. */
+export interface PeerStorage {
+  /** Recorded with every benchmark result. */
+  readonly description: string;
+  /** Last index in the log; 0 for a node that has never written anything. */
+  lastIndex(): number;
+  appliedIndex(): number;
+  persist(req: PersistRequest, sync: boolean): Promise<void>;
+  applyEntries(entries: readonly Entry[]): Promise<void>;
+  setConfState(cs: ConfState): Promise<void>;
+  /** The read-only view the core reads, over the current contents. */
+  logView(): LogStorage;
+  /** Wipes log, hard state and engine (a new test epoch), durably. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}

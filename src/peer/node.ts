@@ -1,0 +1,106 @@
+// Everything a rafttoy binary runs, opened from its parsed flags: storage, the gRPC
+// transport, metrics with the exit dump, and the Peer.
+import type { ComponentRegistries, NodeOptions } from "../cli/args.js";
+import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
+import { pipelineKinds } from "../pipeline/registry.js";
+import { GrpcTransport, quietGrpcLogging } from "../transport/grpc-transport.js";
+import type { PeerStorage } from "./contracts.js";
+import { fileEpochStore } from "./epoch.js";
+import { Peer } from "./peer.js";
+import { rawNodeBinding } from "./raft-binding.js";
+import {
+  DEFAULT_ENGINE,
+  DEFAULT_WAL,
+  engineNames,
+  openPeerStorage,
+  walNames,
+} from "./storage-binding.js";
+
+/** The pipeline a node runs unless --pipeline says otherwise. */
+export const DEFAULT_PIPELINE = "parallel-append";
+
+export const componentRegistries: ComponentRegistries = {
+  pipeline: { names: pipelineKinds, default: DEFAULT_PIPELINE },
+  wal: { names: walNames, default: DEFAULT_WAL },
+  engine: { names: engineNames, default: DEFAULT_ENGINE },
+};
+
+export interface RunningNode {
+  peer: Peer;
+  storage: PeerStorage;
+  metrics: Metrics;
+  /** Stops the peer (drain, flush, close) once, however many times it is called. */
+  stop(): Promise<void>;
+}
+
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Opens and starts a node. `leaderStart` makes it the owner of the test epoch. */
+export async function startNode(opts: NodeOptions, leaderStart?: number): Promise<RunningNode> {
+  quietGrpcLogging();
+  const metrics = createMetrics(opts.metrics);
+  if (opts.metrics) installExitDump(metrics, (text) => process.stderr.write(text));
+  const storage = await openPeerStorage(opts);
+  const transport = new GrpcTransport({
+    id: opts.id,
+    peers: new Map(opts.peers.map((p) => [p.id, p.address])),
+    logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
+  });
+  let stopping: Promise<void> | undefined;
+  const peer = new Peer({
+    id: opts.id,
+    peerIds: opts.peers.map((p) => p.id),
+    transport,
+    storage,
+    raft: rawNodeBinding,
+    pipeline: opts.pipeline,
+    tickMs: opts.tickMs,
+    electionTicks: opts.electionTicks,
+    heartbeatTicks: opts.heartbeatTicks,
+    metrics,
+    ...(leaderStart !== undefined ? { epochOwner: { start: leaderStart } } : {}),
+    epochStore: fileEpochStore(opts.dataDir),
+    log,
+    onFatal: (err) => {
+      log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    },
+  });
+  try {
+    await peer.start();
+  } catch (err) {
+    await storage.close().catch(() => {});
+    await transport.stop().catch(() => {});
+    throw err;
+  }
+  const node: RunningNode = {
+    peer,
+    storage,
+    metrics,
+    stop: () => {
+      stopping ??= peer.stop();
+      return stopping;
+    },
+  };
+  return node;
+}
+
+/** On SIGINT/SIGTERM: stop the node cleanly, then exit with the conventional code. */
+export function stopOnSignals(node: RunningNode): void {
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      const force = setTimeout(() => process.exit(codes[signal]), 5000);
+      force.unref();
+      node.stop().then(
+        () => process.exit(codes[signal]),
+        (err: unknown) => {
+          log(`error while stopping: ${err instanceof Error ? err.message : err}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

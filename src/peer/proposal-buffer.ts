@@ -1,0 +1,97 @@
+// Collects concurrent proposals between two turns of the peer loop, so that each turn
+// proposes them all as one batch (one MsgProp). Bounded: when full, propose() waits for the
+// loop to take the buffer before adding to it, which holds the proposers back.
+import { ProposalError, type Reject, type Resolve } from "./proposal-tracker.js";
+
+export interface TakenProposals {
+  datas: Uint8Array[];
+  resolves: Resolve[];
+  rejects: Reject[];
+  /** performance.now() at propose(), when latency is measured; otherwise empty. */
+  startMs: number[];
+}
+
+export class ProposalBuffer {
+  private datas: Uint8Array[] = [];
+  private resolves: Resolve[] = [];
+  private rejects: Reject[] = [];
+  private startMs: number[] = [];
+  private roomWaiters: (() => void)[] = [];
+  private closedReason: string | undefined;
+
+  constructor(
+    private readonly capacity: number,
+    /** Called when the buffer goes from empty to non-empty: wake the loop. */
+    private readonly onFirst: () => void,
+    private readonly measureLatency: boolean,
+  ) {
+    if (!(capacity >= 1)) throw new RangeError(`proposal buffer capacity must be >= 1`);
+  }
+
+  get length(): number {
+    return this.datas.length;
+  }
+
+  propose(data: Uint8Array): Promise<void> {
+    if (this.closedReason !== undefined) {
+      return Promise.reject(new ProposalError(this.closedReason));
+    }
+    if (this.datas.length >= this.capacity) {
+      return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() =>
+        this.propose(data),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (this.datas.length === 0) this.onFirst();
+      this.datas.push(data);
+      this.resolves.push(resolve);
+      this.rejects.push(reject);
+      if (this.measureLatency) this.startMs.push(performance.now());
+    });
+  }
+
+  /** Takes up to `max` buffered proposals, oldest first, and lets waiting proposers in. */
+  take(max: number): TakenProposals {
+    let taken: TakenProposals;
+    if (this.datas.length <= max) {
+      taken = {
+        datas: this.datas,
+        resolves: this.resolves,
+        rejects: this.rejects,
+        startMs: this.startMs,
+      };
+      this.datas = [];
+      this.resolves = [];
+      this.rejects = [];
+      this.startMs = [];
+    } else {
+      taken = {
+        datas: this.datas.splice(0, max),
+        resolves: this.resolves.splice(0, max),
+        rejects: this.rejects.splice(0, max),
+        startMs: this.measureLatency ? this.startMs.splice(0, max) : [],
+      };
+    }
+    if (this.roomWaiters.length > 0) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
+    }
+    return taken;
+  }
+
+  /** Rejects everything buffered; with `close`, every later propose() is rejected too. */
+  rejectAll(reason: string, close = false): void {
+    if (close) this.closedReason = reason;
+    const { rejects } = this.take(Number.MAX_SAFE_INTEGER);
+    if (rejects.length > 0) {
+      const err = new ProposalError(reason);
+      for (const r of rejects) r(err);
+    }
+  }
+}
+
+/** Rejects every proposal of a taken batch with `err`. */
+export function rejectTaken(taken: TakenProposals, err: Error): void {
+  for (const r of taken.rejects) r(err);
+}

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Entry, EntryType, MessageType, makeMessage } from "../raft/types.js";
+import { applyInOrder } from "./apply.js";
+import { mergeEntries } from "./async-storage.js";
+import type { PipelineHost } from "./pipeline.js";
+import { pipelineKinds, pipelineSpec } from "./registry.js";
+
+function entry(index: number, term: number, type: EntryType = EntryType.Normal): Entry {
+  return { index, term, type, data: new Uint8Array([index]) };
+}
+
+/** A host that records, in order, what the pipeline asks of it. */
+function recordingHost(log: string[], opts: { leader?: () => boolean } = {}): PipelineHost {
+  const none = { record() {} };
+  let applied = 0;
+  return {
+    id: 1,
+    node: {
+      advance: () => log.push("advance"),
+      applyConfChange: () => ({ voters: [], learners: [] }),
+    },
+    storage: {
+      persist: async () => {
+        log.push("persist");
+      },
+      applyEntries: async (es) => {
+        log.push(`apply ${es.map((e) => e.index).join(",")}`);
+        if (es.length > 0) applied = es[es.length - 1]!.index;
+      },
+    },
+    appliedIndex: () => applied,
+    readLog: (lo, hi) => {
+      log.push(`read ${lo}-${hi}`);
+      return Array.from({ length: hi - lo }, (_, k) => entry(lo + k, 1));
+    },
+    metrics: {
+      appendBatchSize: none,
+      appendLatencyNs: none,
+      applyBatchSize: none,
+      applyLatencyNs: none,
+    },
+    send: (ms) => log.push(`send ${ms.length}`),
+    stepLocal: () => log.push("stepLocal"),
+    isLeader: opts.leader ?? (() => true),
+    ack: (es) => log.push(`ack ${es.length}`),
+    applyConfChange: async (e) => {
+      log.push(`confchange ${e.index}`);
+    },
+    fail: (err) => {
+      throw err;
+    },
+  };
+}
+
+describe("pipelines", () => {
+  test("the registry lists seven variants and names them all for an unknown one", () => {
+    assert.equal(pipelineKinds.length, 7);
+    assert.ok(pipelineKinds.includes("async-storage"));
+    assert.throws(
+      () => pipelineSpec("fast"),
+      (err: Error) => {
+        for (const name of pipelineKinds) assert.ok(err.message.includes(name), err.message);
+        return /unknown pipeline "fast"/.test(err.message);
+      },
+    );
+    assert.equal(pipelineSpec("async-storage").asyncStorageWrites, true);
+    assert.equal(pipelineSpec("basic").asyncStorageWrites, false);
+  });
+
+  test("a conf change takes effect right after the entries before it, in log order", async () => {
+    const log: string[] = [];
+    const batch = [entry(1, 1), entry(2, 1, EntryType.ConfChange), entry(3, 1), entry(4, 1)];
+    await applyInOrder(recordingHost(log), batch);
+    assert.deepEqual(log, ["apply 1,2", "confchange 2", "apply 3,4"]);
+  });
+
+  test("merging appends replaces the suffix a later append overwrites", () => {
+    const into = [entry(5, 1), entry(6, 1), entry(7, 1)];
+    mergeEntries(into, [entry(6, 2), entry(7, 2), entry(8, 2)]);
+    assert.deepEqual(
+      into.map((e) => `${e.index}@${e.term}`),
+      ["5@1", "6@2", "7@2", "8@2"],
+    );
+    mergeEntries(into, [entry(9, 2)]);
+    assert.equal(into.length, 5);
+    mergeEntries(into, [entry(5, 3)]);
+    assert.deepEqual(
+      into.map((e) => `${e.index}@${e.term}`),
+      ["5@3"],
+    );
+  });
+
+  test("basic persists, sends, applies, acknowledges, then advances", async () => {
+    const log: string[] = [];
+    const host = recordingHost(log);
+    const pl = pipelineSpec("basic").create(host);
+    const msg = makeMessage({ type: MessageType.MsgAppResp, to: 2, from: 1 });
+    await pl.handleReady({
+      readStates: [],
+      entries: [entry(3, 1)],
+      committedEntries: [entry(2, 1)],
+      messages: [msg],
+      mustSync: true,
+    });
+    assert.deepEqual(log, ["persist", "send 1", "apply 2", "ack 1", "advance"]);
+  });
+
+  test("parallel-append sends MsgApps before the local append and the rest after it", async () => {
+    const log: string[] = [];
+    const pl = pipelineSpec("parallel-append-early-ack").create(recordingHost(log));
+    const app = makeMessage({ type: MessageType.MsgApp, to: 2, from: 1 });
+    const vote = makeMessage({ type: MessageType.MsgVoteResp, to: 3, from: 1 });
+    await pl.handleReady({
+      readStates: [],
+      entries: [entry(3, 1)],
+      committedEntries: [entry(2, 1)],
+      messages: [app, vote],
+      mustSync: true,
+    });
+    assert.deepEqual(log, ["send 1", "ack 1", "persist", "send 1", "apply 2", "advance"]);
+  });
+
+  test("a lazy follower that comes to lead first applies what it skipped, in order", async () => {
+    const log: string[] = [];
+    let leader = false;
+    const pl = pipelineSpec("async-apply-early-ack-lazy-follower").create(
+      recordingHost(log, { leader: () => leader }),
+    );
+    const ready = (committed: Entry[]) => ({
+      readStates: [],
+      entries: [],
+      committedEntries: committed,
+      messages: [],
+      mustSync: false,
+    });
+    // Bootstrap: a conf change is applied by every node.
+    await pl.handleReady(ready([entry(1, 1, EntryType.ConfChange)]));
+    await pl.handleReady(ready([entry(2, 1), entry(3, 1)]));
+    await pl.handleReady(ready([entry(4, 1)]));
+    assert.deepEqual(
+      log.filter((l) => l.startsWith("apply") || l.startsWith("read")),
+      ["apply 1"],
+    );
+    leader = true;
+    await pl.handleReady(ready([entry(5, 2), entry(6, 2)]));
+    await pl.drain();
+    await pl.handleReady(ready([entry(7, 2)]));
+    await pl.drain();
+    assert.deepEqual(
+      log.filter((l) => l.startsWith("apply") || l.startsWith("read")),
+      ["apply 1", "read 2-5", "apply 2,3,4", "apply 5,6", "apply 7"],
+    );
+  });
+});

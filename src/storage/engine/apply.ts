@@ -1,0 +1,43 @@
+// What applying a batch of committed entries means for a key-value engine, shared by every
+// engine: normal entries with data carry proposals (src/codec/proposal.ts) whose key is set
+// to their value; empty entries (a new leader's first entry) and configuration changes
+// (membership goes through setConfState) change no key.
+import { decodeProposal } from "../../codec/proposal.js";
+import { type Entry, EntryType } from "../../raft/types.js";
+
+/** Calls `put` for every key write in `entries`, in order; a malformed proposal throws. */
+export function forEachPut(
+  entries: readonly Entry[],
+  put: (key: Uint8Array, value: Uint8Array) => void,
+): void {
+  for (const e of entries) {
+    if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
+    let p: ReturnType<typeof decodeProposal>;
+    try {
+      p = decodeProposal(e.data);
+    } catch (err) {
+      throw new Error(`cannot apply entry ${e.index} (term ${e.term}): ${(err as Error).message}`);
+    }
+    put(p.key, p.value);
+  }
+}
+
+/**
+ * The part of `entries` not yet applied by an engine applied up to `applied`: entries at or
+ * below it were applied before (a restarted node replaying its log) and are skipped; an
+ * entry beyond applied + 1, or out of order, would leave a hole in the state and throws.
+ */
+export function unapplied(entries: readonly Entry[], applied: number): readonly Entry[] {
+  let skip = 0;
+  while (skip < entries.length && entries[skip]!.index <= applied) skip++;
+  for (let k = skip; k < entries.length; k++) {
+    const index = entries[k]!.index;
+    const want = applied + 1 + (k - skip);
+    if (index !== want) {
+      throw new RangeError(
+        `apply: got entry ${index} where ${want} was due; entries must be applied in order without gaps`,
+      );
+    }
+  }
+  return skip === 0 ? entries : entries.slice(skip);
+}

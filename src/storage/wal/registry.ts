@@ -1,0 +1,31 @@
+// Chooses a Wal implementation by name. The lmdb one is imported only when asked for, so
+// the mem and file logs never load its native module.
+import type { Logger } from "../../raft/api.js";
+import { openFileWal } from "./file-wal.js";
+import { MemWal } from "./mem-wal.js";
+import type { Wal } from "./wal.js";
+
+export const walKinds = ["mem", "file", "lmdb"] as const;
+export type WalKind = (typeof walKinds)[number];
+
+export interface OpenWalOptions {
+  dir: string;
+  /** mem only: simulated sync delay in milliseconds. */
+  syncDelayMs?: number;
+  logger?: Logger;
+}
+
+export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> {
+  switch (kind as WalKind) {
+    case "mem":
+      return new MemWal({ syncDelayMs: opts.syncDelayMs });
+    case "file":
+      return openFileWal({ dir: opts.dir, logger: opts.logger });
+    case "lmdb": {
+      const { openLmdbWal } = await import("./lmdb-wal.js");
+      return openLmdbWal({ dir: opts.dir, logger: opts.logger });
+    }
+    default:
+      throw new Error(`unknown wal "${kind}": choose one of ${walKinds.join(", ")}`);
+  }
+}

@@ -1,0 +1,59 @@
+// The transport registry: every kind by name, so a new transport is one file and one line.
+import type { Logger } from "./grpc-peer-link.js";
+import { GrpcTransport } from "./grpc-transport.js";
+import { LocalNetwork } from "./local-transport.js";
+import type { Transport } from "./transport.js";
+
+export interface TransportConfig {
+  /** This peer's id. */
+  id: number;
+  /** Every peer's id and `host:port`, this one included (the local kind ignores addresses). */
+  peers: ReadonlyMap<number, string>;
+  /** Largest message on the wire; gRPC limits are derived from it. */
+  maxMessageBytes?: number;
+  logger?: Logger;
+  /** The in-process network for the local kind; one shared per process when omitted. */
+  localNetwork?: LocalNetwork;
+}
+
+export interface TransportSpec {
+  name: string;
+  description: string;
+  create(config: TransportConfig): Transport;
+}
+
+let processNetwork: LocalNetwork | undefined;
+
+const specs: readonly TransportSpec[] = [
+  {
+    name: "grpc",
+    description: "gRPC over HTTP/2: one stream per peer, batches encoded once by hand",
+    create: (config) =>
+      new GrpcTransport({
+        id: config.id,
+        peers: config.peers,
+        maxMessageBytes: config.maxMessageBytes,
+        logger: config.logger,
+      }),
+  },
+  {
+    name: "local",
+    description: "in-process delivery between peers of one process (tests, single-process runs)",
+    create: (config) => {
+      processNetwork ??= new LocalNetwork();
+      return (config.localNetwork ?? processNetwork).transport(config.id);
+    },
+  },
+];
+
+/** Every transport name, in registry order. */
+export const transportKinds: readonly string[] = specs.map((s) => s.name);
+
+/** The spec registered under `name`; an unknown name throws, listing the names that exist. */
+export function transportSpec(name: string): TransportSpec {
+  const spec = specs.find((s) => s.name === name);
+  if (spec === undefined) {
+    throw new Error(`unknown transport "${name}": use one of ${transportKinds.join(", ")}`);
+  }
+  return spec;
+}
