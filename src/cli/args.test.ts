@@ -6,6 +6,7 @@ import {
   type ComponentRegistries,
   parseFollowerArgs,
   parseLeaderArgs,
+  SHARED_NODE_FLAGS,
 } from "./args.js";
 
 const registries: ComponentRegistries = {
@@ -123,14 +124,7 @@ describe("parseFollowerArgs", () => {
       "--peers",
       "--id",
       "--data-dir",
-      "--pipeline",
-      "--wal",
-      "--wal-delay",
-      "--engine",
-      "--metrics",
-      "--tick",
-      "--election-ticks",
-      "--heartbeat-ticks",
+      ...SHARED_NODE_FLAGS.map((f) => `--${f}`),
     ]) {
       assert.ok(stdout.includes(flag), `help lacks ${flag}`);
     }

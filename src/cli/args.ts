@@ -66,6 +66,27 @@ type Program = "rafttoy-follower" | "rafttoy-leader";
 
 const BOOLEAN_FLAGS = new Set(["metrics", "help"]);
 
+/**
+ * The flags every process of one cluster must share (components and Raft timing), as
+ * opposed to its identity (--peers, --id, --data-dir) and the leader's benchmark flags.
+ * The local-cluster launcher forwards exactly these to all three processes.
+ */
+export const SHARED_NODE_FLAGS = [
+  "pipeline",
+  "wal",
+  "wal-delay",
+  "engine",
+  "metrics",
+  "tick",
+  "election-ticks",
+  "heartbeat-ticks",
+] as const;
+
+/** Whether a flag takes no value. */
+export function isBooleanFlag(name: string): boolean {
+  return BOOLEAN_FLAGS.has(name);
+}
+
 function describeChoice(what: string, choice: ComponentChoice): string {
   return `${what}: ${choice.names.join(", ")}`;
 }

@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
 
 const HELP = `Usage: local-cluster [leader and component flags...]
 
@@ -23,18 +24,14 @@ Flags given here are passed on: --pipeline, --wal, --wal-delay, --engine, --metr
 first). See rafttoy-leader --help for the leader's flags.
 `;
 
-const SHARED_FLAGS = new Set([
-  "--pipeline",
-  "--wal",
-  "--wal-delay",
-  "--engine",
-  "--metrics",
-  "--tick",
-  "--election-ticks",
-  "--heartbeat-ticks",
-]);
-const BOOLEAN_FLAGS = new Set(["--metrics", "--no-metrics"]);
+const SHARED_FLAGS = new Set(SHARED_NODE_FLAGS.map((f) => `--${f}`));
 const STOP_GRACE_MS = 5000;
+
+/** `--metrics`, `--no-metrics` and the like take no value. */
+function isFlagWithoutValue(arg: string): boolean {
+  const name = arg.replace(/^--(no-)?/, "");
+  return isBooleanFlag(name);
+}
 
 /** Splits forwarded arguments into those for every process and those for the leader only. */
 export function splitArgs(args: readonly string[]): { shared: string[]; leader: string[] } {
@@ -43,8 +40,8 @@ export function splitArgs(args: readonly string[]): { shared: string[]; leader: 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const name = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg;
-    const takesValue = !arg.includes("=") && arg.startsWith("--") && !BOOLEAN_FLAGS.has(name);
-    const group = SHARED_FLAGS.has(name) || name === "--no-metrics" ? shared : leader;
+    const takesValue = !arg.includes("=") && arg.startsWith("--") && !isFlagWithoutValue(name);
+    const group = SHARED_FLAGS.has(name.replace(/^--no-/, "--")) ? shared : leader;
     group.push(arg);
     if (takesValue && i + 1 < args.length && !args[i + 1]!.startsWith("--")) group.push(args[++i]!);
   }
