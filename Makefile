@@ -10,13 +10,10 @@ SOAK_STEPS ?= 200000
 
 all: build
 
-# npm ci is tried first. It refuses the lock file when the registry in reach lacks other
-# platforms' optional binaries (biome's, lmdb's), which npm then leaves out of the lock;
-# npm install still installs exactly the locked versions, so it is the fallback.
+# npm ci installs exactly what package-lock.json names and never rewrites it, so a fresh
+# clone stays clean. The lock lists every platform's optional binaries (biome's, lmdb's).
 $(STAMP): package-lock.json
-	@npm ci --no-audit --no-fund --loglevel=silent || { \
-	  echo "npm ci refused the lock file; installing the locked versions with npm install"; \
-	  npm install --no-audit --no-fund --loglevel=error; }
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 # After compiling, the package's own bins are linked into node_modules/.bin.
