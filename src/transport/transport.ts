@@ -21,6 +21,12 @@ export interface TransportStats {
   dropped: number;
   sentBatches: number;
   sentMessages: number;
+  /**
+   * One-way link latency in ns (half the round trip of transport-level pings, answered by
+   * the transport itself, not by Raft), median over recent samples of every link;
+   * undefined until a transport measures it. The benchmark's speed-of-light floor uses it.
+   */
+  oneWayP50Ns?: number;
 }
 
 export interface Transport {
