@@ -27,6 +27,8 @@ export interface RunResult {
   p99Ns: number;
   cpuUsPerOp: number;
   latencyNs: DistributionSummary;
+  /** Open loop: proposals acknowledged per second over the issuing window; null closed. */
+  achievedRate: number | null;
 }
 
 export interface RunMeasurement {
@@ -37,6 +39,8 @@ export interface RunMeasurement {
   wallNs: number;
   cpuUs: number;
   latencyNs: DistributionSummary;
+  /** Open loop only: acknowledged proposals per second over the issuing window. */
+  achievedRate?: number;
 }
 
 /** The Go-style name: "BenchmarkRaft/<case>-<cores>" (no suffix on one core, as Go does). */
@@ -66,6 +70,7 @@ export function runResult(c: BenchCase, run: number, cores: number, m: RunMeasur
     p99Ns: m.latencyNs.p99,
     cpuUsPerOp: n > 0 ? m.cpuUs / n : 0,
     latencyNs: m.latencyNs,
+    achievedRate: m.achievedRate ?? null,
   };
 }
 
@@ -82,13 +87,27 @@ function metricsOf(f: Figures): BenchMetric[] {
 }
 
 /**
+ * Extra fields after the figures, each a `value unit` pair as benchstat wants them: an open
+ * loop's intended and achieved rates, and `K dropped` when proposals were lost.
+ */
+function extrasOf(r: Pick<RunResult, "maxrate" | "achievedRate" | "dropped">): BenchMetric[] {
+  const extras: BenchMetric[] = [];
+  if (r.maxrate !== null && r.achievedRate !== null) {
+    extras.push({ value: r.maxrate, unit: "target-ops/s" });
+    extras.push({ value: r.achievedRate, unit: "achieved-ops/s" });
+  }
+  if (r.dropped > 0) extras.push({ value: r.dropped, unit: "dropped" });
+  return extras;
+}
+
+/**
  * The result line: `BenchmarkRaft/conc=64/bytes=256-2  N  ns/op  MB/s  p50-ns  p99-ns
- * cpu-us/op`, followed by `dropped=K` when proposals were lost. A run in which nothing
- * completed has no figures to show, only its drops.
+ * cpu-us/op`, then the extras (`target-ops/s achieved-ops/s` in the open loop, `K dropped`
+ * when proposals were lost). A run in which nothing completed has no figures, only extras.
  */
 export function formatRunLine(r: RunResult): string {
-  const line = formatGoBenchLine(r.fullName, r.proposals, r.proposals > 0 ? metricsOf(r) : []);
-  return r.dropped > 0 ? `${line}\tdropped=${r.dropped}` : line;
+  const figures = r.proposals > 0 ? metricsOf(r) : [];
+  return formatGoBenchLine(r.fullName, r.proposals, [...figures, ...extrasOf(r)]);
 }
 
 /** The median: the middle value, or the mean of the two middle ones. NaN for no values. */
@@ -138,6 +157,6 @@ export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
  * that tools reading Go benchmark lines skip it instead of counting it as one more run.
  */
 export function formatSummaryLine(s: CaseSummary): string {
-  const line = `# median of ${s.runs}: ${formatGoBenchLine(s.fullName, s.proposals, metricsOf(s))}`;
-  return s.dropped > 0 ? `${line}\tdropped=${s.dropped}` : line;
+  const extras: BenchMetric[] = s.dropped > 0 ? [{ value: s.dropped, unit: "dropped" }] : [];
+  return `# median of ${s.runs}: ${formatGoBenchLine(s.fullName, s.proposals, [...metricsOf(s), ...extras])}`;
 }

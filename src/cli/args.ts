@@ -179,7 +179,7 @@ const BENCH_NOTE = [
   `Benchmark names are conc=<workers>/bytes=<proposal size>; the defaults are conc in {${DEFAULT_CONCS.join(", ")}} and bytes in {${DEFAULT_BYTES.join(", ")}}.`,
   "--bench is matched, unanchored as in Go, against every name built from the default lists plus the values the regex spells out as conc=N, bytes=N or conc=(N|M): 'conc=512/bytes=1024' runs exactly that case, 'bytes=1024' runs the default conc sweep at 1024 bytes, 'conc=1/' only conc=1.",
   "With --maxrate R the names are maxrate=R/bytes=<size>.",
-  "Each result line: BenchmarkRaft/<name>-<cores>  N  ns/op  MB/s  p50-ns  p99-ns  cpu-us/op, with dropped=K appended when proposals failed.",
+  "Each result line: BenchmarkRaft/<name>-<cores>  N  ns/op  MB/s  p50-ns  p99-ns  cpu-us/op, then in the open loop R target-ops/s and A achieved-ops/s, and K dropped when proposals failed.",
 ].join("\n\n");
 
 function build(program: Program, registries: ComponentRegistries, argv: readonly string[]): Argv {
