@@ -49,6 +49,13 @@ export interface PeerOptions {
    * ms) and never adopts another's. Unset in followers, which follow the newest epoch seen.
    */
   epochOwner?: { start: number };
+  /**
+   * Whether this node starts elections on its own after an election timeout. Default: only
+   * the epoch owner does. A follower that campaigned could win an epoch while its link back
+   * to the owner is still reconnecting, and then hold it with the other follower's votes
+   * against the owner for good; a follower that only votes leaves every epoch to its owner.
+   */
+  campaignOnElectionTimeout?: boolean;
   /** Where a follower remembers the epoch of its durable state. */
   epochStore?: EpochStore;
   /** Upper bound on the entry bytes of one MsgApp. */
@@ -538,6 +545,7 @@ export class Peer {
       maxInflightMsgs: opts.maxInflightMsgs ?? 256,
       checkQuorum: true,
       preVote: true,
+      campaignOnElectionTimeout: opts.campaignOnElectionTimeout ?? opts.epochOwner !== undefined,
       disableProposalForwarding: true,
       asyncStorageWrites: spec.asyncStorageWrites,
       rng: new SeededRng(((opts.seed ?? Date.now()) ^ Math.imul(opts.id, 0x9e3779b1)) >>> 0),

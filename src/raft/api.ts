@@ -54,6 +54,13 @@ export interface Config {
   maxInflightBytes?: number;
   checkQuorum?: boolean;
   preVote?: boolean;
+  /**
+   * Whether a follower starts an election on its own when it has not heard from a leader
+   * for an election timeout (default true, as Raft does). False makes a node that only
+   * votes and campaigns when told to (campaign(), or a leader's transfer): rafttoy's
+   * followers, so that only the benchmarking peer ever leads.
+   */
+  campaignOnElectionTimeout?: boolean;
   disableProposalForwarding?: boolean;
   /** Hand writes and applies to local storage threads as messages (see LOCAL_APPEND_THREAD). */
   asyncStorageWrites?: boolean;

@@ -16,6 +16,7 @@ export interface Settings {
   maxInflightBytes: number;
   checkQuorum: boolean;
   preVote: boolean;
+  campaignOnElectionTimeout: boolean;
   disableProposalForwarding: boolean;
   asyncStorageWrites: boolean;
 }
@@ -60,6 +61,7 @@ export function validateConfig(c: Config): Settings {
     maxInflightBytes: inflightBytes,
     checkQuorum: c.checkQuorum === true,
     preVote: c.preVote === true,
+    campaignOnElectionTimeout: c.campaignOnElectionTimeout !== false,
     disableProposalForwarding: c.disableProposalForwarding === true,
     asyncStorageWrites: c.asyncStorageWrites === true,
   };

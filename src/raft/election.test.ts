@@ -274,3 +274,54 @@ describe("check-quorum", () => {
     assert.equal(c.node(3).rn.status().role, "leader");
   });
 });
+
+describe("campaignOnElectionTimeout: false (nodes that only campaign when told)", () => {
+  const onlyNode1Campaigns = {
+    checkQuorum: true,
+    preVote: true,
+    configure: (cfg: { id: number; campaignOnElectionTimeout?: boolean }) => {
+      if (cfg.id !== 1) cfg.campaignOnElectionTimeout = false;
+    },
+  };
+
+  test("a follower cut off from the leader never starts an election, however long it waits", () => {
+    const c = new Cluster(onlyNode1Campaigns);
+    c.stabilize();
+    c.elect(1);
+    c.isolate(1);
+    for (let round = 0; round < 10; round++) {
+      c.tick(2, 10);
+      c.tick(3, 10);
+      c.stabilize();
+    }
+    for (const id of [2, 3]) {
+      assert.equal(c.node(id).rn.status().role, "follower", `node ${id} role`);
+      assert.equal(c.inFlight(MessageType.MsgPreVote).length, 0);
+    }
+    assert.equal(c.leader(), 1);
+  });
+
+  test("it still votes, and the one node that campaigns wins once the lease has run out", () => {
+    const c = new Cluster(onlyNode1Campaigns);
+    c.stabilize();
+    c.elect(1);
+    c.isolate(1);
+    // Node 1 steps down (check quorum) and the followers' leases run out.
+    c.tick(1, 30);
+    c.tick(2, 30);
+    c.tick(3, 30);
+    // Whatever the ticks produced meets the cut links, not the healed ones.
+    c.stabilize();
+    c.heal();
+    c.elect(1);
+    assert.equal(c.node(2).rn.status().lead, 1);
+    assert.equal(c.node(3).rn.status().lead, 1);
+  });
+
+  test("told to campaign, such a node campaigns and can lead", () => {
+    const c = new Cluster(onlyNode1Campaigns);
+    c.stabilize();
+    c.elect(2);
+    assert.equal(c.node(3).rn.status().lead, 2);
+  });
+});

@@ -72,6 +72,7 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
+  private readonly campaignOnElectionTimeout: boolean;
   private readonly disableProposalForwarding: boolean;
   readonly maxMsgSize: number;
   private readonly maxUncommittedSize: number;
@@ -104,6 +105,7 @@ export class Raft {
     this.heartbeatTimeout = s.heartbeatTick;
     this.checkQuorum = s.checkQuorum;
     this.preVote = s.preVote;
+    this.campaignOnElectionTimeout = s.campaignOnElectionTimeout;
     this.disableProposalForwarding = s.disableProposalForwarding;
     this.maxMsgSize = s.maxSizePerMsg;
     this.maxUncommittedSize = s.maxUncommittedSize;
@@ -395,7 +397,10 @@ export class Raft {
   }
 
   private tickElection(): void {
+    // The elapsed count keeps growing even when the node never campaigns by itself: it is
+    // also what ends the lease in which a follower ignores other candidates.
     this.electionElapsed++;
+    if (!this.campaignOnElectionTimeout) return;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.step(makeMessage({ type: MessageType.MsgHup, to: NONE, from: this.id }));
