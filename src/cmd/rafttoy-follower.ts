@@ -2,7 +2,7 @@
 // rafttoy-follower: serves as one member of the Raft group until stopped (SIGINT/SIGTERM).
 // It follows whatever leader runs the benchmarks, resetting its state on each new test epoch.
 import { parseFollowerArgs } from "../cli/args.js";
-import { componentRegistries, log, startNode, stopOnSignals } from "../peer/node.js";
+import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 
 async function main(): Promise<void> {
   const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
@@ -14,5 +14,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   log(`rafttoy-follower: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(exitCodeFor(err));
 });

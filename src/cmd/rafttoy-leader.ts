@@ -6,7 +6,7 @@ import type { Benchtime } from "../bench/benchtime.js";
 import { runBenchmarks } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
-import { componentRegistries, log, startNode, stopOnSignals } from "../peer/node.js";
+import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
 
 const LEAD_TIMEOUT_MS = 60_000;
@@ -85,6 +85,6 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     log(`rafttoy-leader: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    process.exit(exitCodeFor(err));
   },
 );

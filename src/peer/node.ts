@@ -3,6 +3,7 @@
 import type { ComponentRegistries, NodeOptions } from "../cli/args.js";
 import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
 import { pipelineKinds } from "../pipeline/registry.js";
+import { isStorageFault } from "../storage/storage-fault.js";
 import { GrpcTransport, quietGrpcLogging } from "../transport/grpc-transport.js";
 import type { PeerStorage } from "./contracts.js";
 import { fileEpochStore } from "./epoch.js";
@@ -31,6 +32,11 @@ export interface RunningNode {
   metrics: Metrics;
   /** Stops the peer (drain, flush, close) once, however many times it is called. */
   stop(): Promise<void>;
+}
+
+/** The exit status for a failure: a storage fault's own code (the user must act), else 1. */
+export function exitCodeFor(err: unknown): number {
+  return isStorageFault(err) ? err.exitCode : 1;
 }
 
 export function log(line: string): void {
@@ -64,8 +70,10 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     epochStore: fileEpochStore(opts.dataDir),
     log,
     onFatal: (err) => {
-      log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
+      // A storage fault's message is the whole report; a bug's stack is worth showing.
+      const text = err instanceof Error ? (isStorageFault(err) ? err.message : err.stack) : err;
+      log(`fatal: ${String(text)}`);
+      process.exit(exitCodeFor(err));
     },
   });
   try {

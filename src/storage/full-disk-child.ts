@@ -1,9 +1,15 @@
 // Run by full-disk.test.ts under `ulimit -f` (a file size limit stands in for a full disk):
 // appends synced batches of 4 KiB entries until a write fails, then prints what happened as
-// one JSON line. Usage: full-disk-child <wal|storage> <dir>
+// one JSON line. Usage: full-disk-child <wal|storage|file|file-open> <dir>
+// (wal, storage: lmdb; file: the file WAL with 1 MiB segments; file-open: opening a file WAL
+// whose 64 MiB first segment cannot be preallocated.)
+import * as fs from "node:fs";
 import { EntryType } from "../raft/types.js";
 import { openLmdbStorage } from "./lmdb-storage.js";
+import { isStorageFault } from "./storage-fault.js";
+import { openFileWal } from "./wal/file-wal.js";
 import { openLmdbWal } from "./wal/lmdb-wal.js";
+import type { Wal } from "./wal/wal.js";
 
 export interface FullDiskReport {
   /** Highest index whose synced append resolved. */
@@ -12,6 +18,10 @@ export interface FullDiskReport {
   error?: string;
   /** Message of a write attempted after the failure, if it failed too. */
   errorAfter?: string;
+  /** Whether the first error was a StorageFault (reported in one line, exit 2). */
+  fault?: boolean;
+  /** The files in the dir afterwards (file modes). */
+  files?: string[];
 }
 
 // Without a handler, exceeding the limit kills the process; with one, write() fails (EFBIG).
@@ -19,11 +29,26 @@ process.on("SIGXFSZ", () => {});
 
 async function main(): Promise<void> {
   const [mode, dir] = process.argv.slice(2);
-  if ((mode !== "wal" && mode !== "storage") || dir === undefined) {
-    throw new Error("usage: full-disk-child <wal|storage> <dir>");
+  const modes = ["wal", "storage", "file", "file-open"];
+  if (mode === undefined || !modes.includes(mode) || dir === undefined) {
+    throw new Error("usage: full-disk-child <wal|storage|file|file-open> <dir>");
+  }
+  if (mode === "file-open") {
+    const report: FullDiskReport = { acked: 0 };
+    try {
+      await (await openFileWal({ dir })).close();
+    } catch (err) {
+      report.error = err instanceof Error ? err.message : String(err);
+      report.fault = isStorageFault(err);
+    }
+    report.files = fs.readdirSync(dir);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.exit(0);
   }
   const storage = mode === "storage" ? await openLmdbStorage({ dir }) : undefined;
-  const wal = storage === undefined ? await openLmdbWal({ dir }) : undefined;
+  let wal: Wal | undefined;
+  if (mode === "wal") wal = await openLmdbWal({ dir });
+  if (mode === "file") wal = await openFileWal({ dir, segmentBytes: 1 << 20 });
   const write = (index: number, count: number): Promise<void> => {
     const entries = Array.from({ length: count }, (_, k) => ({
       index: index + k,
@@ -39,11 +64,15 @@ async function main(): Promise<void> {
   const report: FullDiskReport = { acked: 0 };
   try {
     for (let batch = 0; batch < 4000; batch++) {
-      await write(report.acked + 1, 8);
-      report.acked += 8;
+      // The limit is per file and file segments stay below it, so the file log is made
+      // to start a segment larger than the limit (one batch of ~4.7 MiB) after a while.
+      const count = mode === "file" && batch >= 50 ? 1200 : 8;
+      await write(report.acked + 1, count);
+      report.acked += count;
     }
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err);
+    report.fault = isStorageFault(err);
     await write(report.acked + 1, 1).catch((again: unknown) => {
       report.errorAfter = again instanceof Error ? again.message : String(again);
     });

@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { FullDiskReport } from "./full-disk-child.js";
 import { openLmdbStorage } from "./lmdb-storage.js";
+import { openFileWal } from "./wal/file-wal.js";
 import { openLmdbWal } from "./wal/lmdb-wal.js";
 import type { Wal } from "./wal/wal.js";
 
@@ -87,4 +88,43 @@ describe("full disk", () => {
       }
     });
   }
+
+  test("file wal: a write that fails names the segment and is a storage fault; acked entries survive", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-full-"));
+    try {
+      const report = await runLimited("file", dir);
+      assert.ok(report.error !== undefined, JSON.stringify(report));
+      assert.match(report.error, /wal: writing .*\.wal at offset \d+ failed \(EFBIG\)/);
+      assert.equal(report.fault, true);
+      assert.equal(report.errorAfter, report.error, "later writes fail with the same error");
+      const wal = await openFileWal({ dir, segmentBytes: 1 << 20 });
+      try {
+        assert.ok(
+          wal.lastIndex() >= report.acked,
+          `acked ${report.acked}, log ends at ${wal.lastIndex()}`,
+        );
+        for (const e of wal.entries(1, report.acked + 1)) {
+          assert.equal(e.data[100], e.index & 0xff, `entry ${e.index} content`);
+        }
+      } finally {
+        await wal.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("file wal: a first segment that cannot be preallocated is removed and the error says its size", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-full-"));
+    try {
+      const report = await runLimited("file-open", dir);
+      assert.ok(report.error !== undefined, JSON.stringify(report));
+      assert.equal(report.fault, true);
+      assert.ok(report.error.includes(dir), report.error);
+      assert.match(report.error, /cannot create segment .* preallocated to 64 MiB each/);
+      assert.deepEqual(report.files, [], "the partial segment is removed");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -10,6 +10,7 @@
 // order; this way the non-durable writes stay cheap. The log's appends and the combined
 // storage's Ready commit synchronously instead (lmdb-wal.ts says why).
 import { open, type RootDatabase } from "lmdb";
+import { checkLmdbFiles } from "./lmdb-check.js";
 
 export interface LmdbEnvOptions {
   /** Bytes of address space to map; lmdb grows it on demand when left unset. */
@@ -17,6 +18,8 @@ export interface LmdbEnvOptions {
 }
 
 export function openLmdbEnv(dir: string, opts: LmdbEnvOptions = {}): RootDatabase {
+  // Damaged meta pages crash lmdb instead of failing it: look at them first.
+  checkLmdbFiles(dir);
   return open({
     path: dir,
     maxDbs: 8,

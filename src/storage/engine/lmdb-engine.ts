@@ -12,6 +12,7 @@ import {
   type Snapshot,
 } from "../../raft/types.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "../lmdb-env.js";
+import { StorageFault } from "../storage-fault.js";
 import { forEachPut, unapplied } from "./apply.js";
 import type { Engine } from "./engine.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
@@ -236,7 +237,7 @@ export class LmdbEngine implements Engine {
   private poison(err: unknown): Error {
     if (this.failure === undefined) {
       const reason = err instanceof Error ? err.message : String(err);
-      this.failure = new Error(
+      this.failure = new StorageFault(
         `lmdb engine in ${this.opts.where}: write failed (${reason}); its state can no ` +
           "longer be trusted: stop the node, free disk space or fix the directory, then restart",
         { cause: err },

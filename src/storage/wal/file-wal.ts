@@ -35,6 +35,7 @@ import type { Logger } from "../../raft/api.js";
 import { RaftError } from "../../raft/errors.js";
 import type { Entry } from "../../raft/types.js";
 import { makeDirsSync } from "../make-dir.js";
+import { errnoCode, StorageFault } from "../storage-fault.js";
 import { EntryCache } from "./entry-cache.js";
 import type { EntryIndex } from "./entry-index.js";
 import {
@@ -97,10 +98,6 @@ const consoleLogger: Logger = {
   info() {},
   warn: (msg) => console.warn(msg),
 };
-
-function errnoCode(err: unknown): string | undefined {
-  return typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined;
-}
 
 export class FileWal implements Wal {
   readonly kind = "file";
@@ -441,17 +438,26 @@ export class FileWal implements Wal {
   }
 
   private writeFully(seg: Segment, buf: Buffer, length: number, position: number): void {
-    const n = this.io.writeSync(seg.fd, buf, 0, length, position);
-    if (n !== length) {
-      throw Object.assign(new Error(`short write: ${n} of ${length} bytes`), { code: "EIO" });
+    // A short write is legal (a disk filling up returns what fit); writing the rest then
+    // either finishes or fails with the real cause (ENOSPC), which the user must see.
+    let done = 0;
+    while (done < length) {
+      const n = this.io.writeSync(seg.fd, buf, done, length - done, position + done);
+      if (n <= 0) {
+        throw Object.assign(new Error(`short write: ${done} of ${length} bytes`), { code: "EIO" });
+      }
+      done += n;
     }
   }
 
   private poison(err: unknown, seg: Segment | undefined): Error {
     const code = errnoCode(err);
     const where = seg === undefined ? this.files.dir : `${seg.path} at offset ${this.writeOffset}`;
-    const failure = new Error(
-      `wal: writing ${where} failed (${code ?? String(err)}); the log is unusable and the node must stop`,
+    // Only a fault of the disk is the user's to fix; anything else stays a plain error.
+    const Fault = code === undefined ? Error : StorageFault;
+    const full = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full" : "";
+    const failure = new Fault(
+      `wal: writing ${where} failed (${code ?? String(err)}${full}); the log is unusable and the node must stop`,
       { cause: err },
     );
     if (code !== undefined) Object.assign(failure, { code });

@@ -18,6 +18,7 @@ import { silentLogger } from "../../raft/api.js";
 import { RaftError } from "../../raft/errors.js";
 import { type Entry, EntryType } from "../../raft/types.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "../lmdb-env.js";
+import { StorageFault } from "../storage-fault.js";
 import { EntryCache } from "./entry-cache.js";
 import { TermRuns } from "./lmdb-term-runs.js";
 import type { AppendOptions, Wal } from "./wal.js";
@@ -316,7 +317,7 @@ export class LmdbWal implements Wal {
   private poison(err: unknown): Error {
     if (this.failure === undefined) {
       const reason = err instanceof Error ? err.message : String(err);
-      this.failure = new Error(
+      this.failure = new StorageFault(
         `lmdb wal in ${this.opts.where}: write failed (${reason}); the log can no longer be ` +
           "trusted: stop the node, free disk space or fix the directory, then restart",
         { cause: err },

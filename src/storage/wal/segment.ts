@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../raft/api.js";
+import { errnoCode, formatBytes, StorageFault } from "../storage-fault.js";
 
 export interface Segment {
   seq: number;
@@ -174,17 +175,38 @@ export class SegmentFiles {
     this.collectSpare();
   }
 
+  /**
+   * Zero-fills a new segment. When the space is not there (checked first, and a write
+   * may still fail on a disk that others fill), the partial file is removed so that it
+   * does not keep the disk full, and the error says how much a segment needs.
+   */
   private createZeroFilled(file: string, bytes: number): void {
-    const fd = fs.openSync(file, "w");
+    const free = freeBytes(this.dir);
+    if (free !== undefined && free < bytes) throw this.noRoom(file, bytes, "ENOSPC", free);
+    let fd: number | undefined;
     try {
+      fd = fs.openSync(file, "w");
       const zeros = Buffer.alloc(Math.min(ZERO_CHUNK_BYTES, bytes));
       for (let at = 0; at < bytes; at += zeros.length) {
         fs.writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at), at);
       }
       fs.fsyncSync(fd);
+    } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+      fs.rmSync(file, { force: true });
+      throw this.noRoom(file, bytes, errnoCode(err) ?? String(err), freeBytes(this.dir));
     } finally {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
+  }
+
+  private noRoom(file: string, bytes: number, cause: string, free: number | undefined): Error {
+    const freeText = free === undefined ? "" : `, ${formatBytes(free)} free`;
+    return new StorageFault(
+      `wal: cannot create segment ${file} (${cause}): segments are preallocated to ` +
+        `${formatBytes(bytes)} each${freeText}; free some space or pass another --data-dir`,
+    );
   }
 
   /**
@@ -235,5 +257,15 @@ export class SegmentFiles {
     } else {
       fs.rmSync(p.spare, { force: true });
     }
+  }
+}
+
+/** Bytes an unprivileged writer may still use in `dir`, if the system says. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return undefined;
   }
 }
