@@ -26,8 +26,9 @@ import { isRaftError } from "../raft/errors.js";
 import { SeededRng } from "../raft/rng.js";
 import { type Entry, type Message, MessageType } from "../raft/types.js";
 import type { Epoch, InboundBatch, Transport } from "../transport/transport.js";
+import { CatchUpReporter } from "./catch-up.js";
 import type { PeerNode, PeerStorage, RaftBinding } from "./contracts.js";
-import { compareEpoch, type EpochStore, formatEpoch, memoryEpochStore } from "./epoch.js";
+import { compareEpoch, type EpochStore, formatEpoch, memoryEpochStore, NO_EPOCH } from "./epoch.js";
 import { ProposalBuffer, rejectTaken, type TakenProposals } from "./proposal-buffer.js";
 import { ProposalError, ProposalTracker } from "./proposal-tracker.js";
 
@@ -125,6 +126,13 @@ export class Peer {
   private stopped: Promise<void> | undefined;
   private failure: unknown;
   private droppedOldEpochBatches = 0;
+  /**
+   * A follower restarted without the log of the epoch it was in (a mem WAL): it must not
+   * answer in that epoch (the leader believes it holds entries it lost, and its votes are
+   * forgotten), so it ignores the epoch and joins the next one as an empty node.
+   */
+  private sittingOut = false;
+  private readonly catchUp: CatchUpReporter;
   private turns = 0;
   private readonly coalesce: boolean;
   private readonly countPerDest = new Map<number, number>();
@@ -159,6 +167,7 @@ export class Peer {
       () => this.signal(),
       m.enabled,
     );
+    this.catchUp = new CatchUpReporter(opts.id);
     this.tracker = new ProposalTracker(4096, (startMs) =>
       proposalLatency.record(Math.round((performance.now() - startMs) * 1e6)),
     );
@@ -178,6 +187,7 @@ export class Peer {
       fresh = storage.lastIndex() === 0;
       // A durable engine beside a log that was not durable: start both over.
       if (fresh && storage.appliedIndex() > 0) await storage.reset();
+      this.sittingOut = fresh && compareEpoch(this.epoch, NO_EPOCH) !== 0;
     }
     this.inc = this.createIncarnation(this.epoch, fresh);
     this.opts.transport.onUnreachable((id) => {
@@ -192,7 +202,9 @@ export class Peer {
     this.ticker.unref();
     this.loopDone = this.loop();
     this.log(
-      `peer ${this.id}: ${fresh ? "bootstrapped" : `restarted at index ${storage.lastIndex()}`} in epoch ${formatEpoch(this.epoch)}, pipeline ${this.opts.pipeline}`,
+      this.sittingOut
+        ? `peer ${this.id}: its log of epoch ${formatEpoch(this.epoch)} did not survive the restart (${storage.description}): sitting that epoch out, joining the leader's next one as an empty node`
+        : `peer ${this.id}: ${fresh ? "bootstrapped" : `restarted at index ${storage.lastIndex()}`} in epoch ${formatEpoch(this.epoch)}, pipeline ${this.opts.pipeline}`,
     );
   }
 
@@ -300,11 +312,12 @@ export class Peer {
 
   private onBatch(b: InboundBatch): void {
     const c = compareEpoch(b.epoch, this.epoch);
-    if (c < 0 || (c > 0 && this.opts.epochOwner !== undefined)) {
+    if (c < 0 || (c > 0 && this.opts.epochOwner !== undefined) || (c === 0 && this.sittingOut)) {
       this.droppedOldEpochBatches++;
       return;
     }
     if (c > 0) {
+      this.sittingOut = false;
       this.log(`peer ${this.id}: new test epoch ${formatEpoch(b.epoch)}: resetting Raft state`);
       this.adoptEpoch(b.epoch);
     }
@@ -367,6 +380,7 @@ export class Peer {
     if (this.resetTo !== undefined) await this.reset();
     const inc = this.inc;
     const node = inc.node;
+    const ticked = this.pendingTicks > 0;
     for (; this.pendingTicks > 0; this.pendingTicks--) node.tick();
     if (this.unreachable.length > 0) {
       for (const id of this.unreachable.splice(0)) node.reportUnreachable(id);
@@ -380,6 +394,11 @@ export class Peer {
       const inbound = this.inbound;
       this.inbound = [];
       for (const batch of inbound) this.stepAll(node, batch);
+    }
+    if (ticked && inc.role === "leader") {
+      for (const line of this.catchUp.observe(performance.now(), node.status())) {
+        this.log(`leader ${this.id}: ${line}`);
+      }
     }
     if (this.campaignRequested) {
       this.campaignRequested = false;
@@ -481,6 +500,7 @@ export class Peer {
       this.tracker.rejectAll("leadership lost");
       this.buffer.rejectAll("leadership lost");
     } else if (!wasLeader && role === "leader") {
+      this.catchUp.reset();
       this.log(`peer ${this.id}: became leader`);
     }
   }
