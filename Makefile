@@ -6,7 +6,7 @@ BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
 
-.PHONY: all build test lint typecheck bench soak clean
+.PHONY: all build test lint typecheck bench soak clean deps-browser
 
 all: build
 
@@ -25,8 +25,19 @@ build: $(STAMP)
 lint: $(STAMP)
 	npx biome check .
 
-test: build lint
+test: build lint deps-browser
 	node --test --test-concurrency=2 dist/src
+
+# The report's browser test drives Debian's Chromium. Installed when missing (apt-get
+# update once, then install; CI and developers run as root). Without apt this fails, and
+# so does `make test`: the browser test is never skipped silently.
+CHROMIUM := /usr/bin/chromium
+deps-browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  command -v apt-get >/dev/null || { echo "deps-browser: $(CHROMIUM) is missing and apt-get is unavailable: install Chromium by hand" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+	@$(CHROMIUM) --version
 
 # A local 3-process cluster on loopback running the default matrix on the default
 # (durable, embedded) storage; e.g. make bench BENCH_ARGS="--wal mem --engine mem --count 3".
