@@ -1,4 +1,5 @@
 import type { DistributionSummary } from "../metrics/histogram.js";
+import type { ComponentReadings, Floor } from "./floor.js";
 import { type BenchMetric, formatGoBenchLine } from "./go-format.js";
 import type { BenchCase } from "./matrix.js";
 
@@ -29,6 +30,15 @@ export interface RunResult {
   latencyNs: DistributionSummary;
   /** Open loop: proposals acknowledged per second over the issuing window; null closed. */
   achievedRate: number | null;
+  /** The proposal latencies of this run in HDR's compressed base64 form (mergeable). */
+  latencyHdr?: string;
+  /** The speed-of-light floor (docs/floor.md); null when a component went unmeasured. */
+  floorNs: number | null;
+  /** Measured conc=1-equivalent latency / floorNs (see conc1EquivalentNs). */
+  xFloor: number | null;
+  floor?: Floor;
+  /** Every process's component probes for this run, the floor's inputs. */
+  components?: ComponentReadings;
 }
 
 export interface RunMeasurement {
@@ -41,6 +51,22 @@ export interface RunMeasurement {
   latencyNs: DistributionSummary;
   /** Open loop only: acknowledged proposals per second over the issuing window. */
   achievedRate?: number;
+  latencyHdr?: string;
+  floor?: Floor;
+  components?: ComponentReadings;
+}
+
+/**
+ * The measured figure a floor (a conc=1 latency) is compared with. Closed loop: ns/op times
+ * conc, the mean time one worker waits per proposal (Little's law); at conc=1 exactly ns/op,
+ * the headline figure. Open loop: the mean proposal latency.
+ */
+export function conc1EquivalentNs(
+  c: BenchCase,
+  nsPerOp: number,
+  latency: DistributionSummary,
+): number {
+  return c.conc !== undefined ? nsPerOp * c.conc : latency.mean;
 }
 
 /** The Go-style name: "BenchmarkRaft/<case>-<cores>" (no suffix on one core, as Go does). */
@@ -51,6 +77,9 @@ export function fullBenchName(name: string, cores: number): string {
 /** Derives the per-proposal figures: ns/op = wall / proposals, MB/s = bytes * proposals / wall. */
 export function runResult(c: BenchCase, run: number, cores: number, m: RunMeasurement): RunResult {
   const n = m.proposals;
+  const nsPerOp = n > 0 ? m.wallNs / n : 0;
+  const floorNs = m.floor?.floorNs ?? null;
+  const measured = conc1EquivalentNs(c, nsPerOp, m.latencyNs);
   return {
     name: c.name,
     fullName: fullBenchName(c.name, cores),
@@ -64,26 +93,38 @@ export function runResult(c: BenchCase, run: number, cores: number, m: RunMeasur
     failures: m.failures,
     wallNs: m.wallNs,
     cpuUs: m.cpuUs,
-    nsPerOp: n > 0 ? m.wallNs / n : 0,
+    nsPerOp,
     mbPerS: m.wallNs > 0 ? (c.bytes * n * 1e3) / m.wallNs : 0,
     p50Ns: m.latencyNs.p50,
     p99Ns: m.latencyNs.p99,
     cpuUsPerOp: n > 0 ? m.cpuUs / n : 0,
     latencyNs: m.latencyNs,
     achievedRate: m.achievedRate ?? null,
+    ...(m.latencyHdr === undefined ? {} : { latencyHdr: m.latencyHdr }),
+    floorNs,
+    xFloor: floorNs !== null && floorNs > 0 && n > 0 ? measured / floorNs : null,
+    ...(m.floor === undefined ? {} : { floor: m.floor }),
+    ...(m.components === undefined ? {} : { components: m.components }),
   };
 }
 
-type Figures = Pick<RunResult, "nsPerOp" | "mbPerS" | "p50Ns" | "p99Ns" | "cpuUsPerOp">;
+type Figures = Pick<
+  RunResult,
+  "nsPerOp" | "mbPerS" | "p50Ns" | "p99Ns" | "cpuUsPerOp" | "floorNs" | "xFloor"
+>;
 
 function metricsOf(f: Figures): BenchMetric[] {
-  return [
+  const metrics = [
     { value: f.nsPerOp, unit: "ns/op" },
     { value: f.mbPerS, unit: "MB/s" },
     { value: f.p50Ns, unit: "p50-ns" },
     { value: f.p99Ns, unit: "p99-ns" },
     { value: f.cpuUsPerOp, unit: "cpu-us/op" },
   ];
+  // Beside the figure, what the components allowed (absent when one went unmeasured).
+  if (f.floorNs !== null) metrics.push({ value: f.floorNs, unit: "floor-ns" });
+  if (f.xFloor !== null) metrics.push({ value: f.xFloor, unit: "x-floor" });
+  return metrics;
 }
 
 /**
@@ -137,6 +178,10 @@ export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
   }
   return [...byName.values()].map((runs) => {
     const of = (pick: (r: RunResult) => number) => median(runs.map(pick));
+    const ofKnown = (pick: (r: RunResult) => number | null) => {
+      const known = runs.map(pick).filter((v): v is number => v !== null);
+      return known.length > 0 ? median(known) : null;
+    };
     return {
       name: runs[0]!.name,
       fullName: runs[0]!.fullName,
@@ -148,6 +193,8 @@ export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
       p50Ns: of((r) => r.p50Ns),
       p99Ns: of((r) => r.p99Ns),
       cpuUsPerOp: of((r) => r.cpuUsPerOp),
+      floorNs: ofKnown((r) => r.floorNs),
+      xFloor: ofKnown((r) => r.xFloor),
     };
   });
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { createMetrics } from "../metrics/metrics.js";
 import { PROPOSAL_LATENCY } from "../metrics/names.js";
+import { ComponentProbes } from "../metrics/probes.js";
 import { RaftError } from "../raft/errors.js";
 import { parseBenchtime } from "./benchtime.js";
 import { candidateCases, literalValues, selectCases } from "./matrix.js";
@@ -302,6 +303,51 @@ describe("runBenchmarks", () => {
       }),
       /--bench conc=7x matches no benchmark/,
     );
+  });
+
+  test("with a component source, each line carries floor-ns and x-floor, and the JSON its inputs", async () => {
+    const out: string[] = [];
+    const calls: string[] = [];
+    const readings = () => {
+      const p = new ComponentProbes();
+      p.durableAppendNs.recordValue(1_000);
+      p.appendSent(2, 1, 0);
+      p.appendAcked(2, 1, 0.003);
+      return p.snapshot();
+    };
+    const report = await runBenchmarks({
+      pattern: /^conc=4\/bytes=256$/,
+      benchtime: parseBenchtime("200x"),
+      count: 2,
+      maxrate: 0,
+      proposer: fakeProposer(),
+      components: {
+        pipeline: "basic",
+        members: 3,
+        start: async () => {
+          calls.push("start");
+        },
+        collect: async () => {
+          calls.push("collect");
+          return { leader: readings(), followers: {} };
+        },
+      },
+      config: {},
+      walSyncMode: "none",
+      out: (l) => out.push(l),
+      log: () => {},
+      cores: 2,
+    });
+    assert.deepEqual(calls, ["start", "collect", "start", "collect"]);
+    const line = parseGoLine(out[0]!);
+    const run = report.runs[0]!;
+    // Ls + the measured round trip (3 us, which holds the follower's sync) + A (none).
+    assert.ok(run.floorNs !== null && Math.abs(run.floorNs - 4_000) <= 10, `${run.floorNs}`);
+    assert.equal(line.metrics.get("floor-ns"), Math.round(run.floorNs));
+    assert.ok(run.xFloor !== null);
+    assert.ok(Math.abs(run.xFloor - (run.nsPerOp * 4) / run.floorNs) < 1e-9);
+    assert.ok(run.components?.leader.durableAppendNs.hdr.length);
+    assert.match(out[2]!, /floor-ns.*x-floor/);
   });
 
   test("summaries group runs by name", () => {

@@ -3,8 +3,10 @@ import os from "node:os";
 import { dirname } from "node:path";
 import { newHdrHistogram, summarize } from "../metrics/histogram.js";
 import type { Metrics, MetricsJson } from "../metrics/metrics.js";
+import { encodeHistogram } from "../metrics/probes.js";
 import { type Benchtime, formatBenchtime } from "./benchtime.js";
 import { type BenchEnvironment, benchEnvironment } from "./environment.js";
+import { type ComponentReadings, computeFloor } from "./floor.js";
 import { type BenchCase, patternText, selectCases } from "./matrix.js";
 import type { MakePayload } from "./payload.js";
 import {
@@ -31,6 +33,18 @@ export interface PrepareInfo {
   index: number;
 }
 
+/** Where the runner gets the component latencies of a run, for its floor. */
+export interface ComponentSource {
+  /** The pipeline every member runs (its ordering picks the floor's formula). */
+  pipeline: string;
+  /** Members of the Raft group (the quorum follows from it). */
+  members: number;
+  /** Forgets what was recorded so far: called just before a run is timed. */
+  start(): Promise<void>;
+  /** What every process recorded since start(): called right after the run. */
+  collect(): Promise<ComponentReadings>;
+}
+
 export interface RunnerOptions {
   /** --bench: selects cases by name (see matrix.ts for the rule). */
   pattern: RegExp;
@@ -43,6 +57,8 @@ export interface RunnerOptions {
   /** Called before each run; the leader starts a fresh epoch here. */
   prepare?: (info: PrepareInfo) => Promise<void>;
   makePayload?: MakePayload;
+  /** Component latencies for the speed-of-light floor on each result line. */
+  components?: ComponentSource;
   /** The process's stage histograms, recorded in the JSON file. */
   metrics?: Metrics;
   /** The whole configuration (flags and components), recorded in the JSON file as given. */
@@ -153,6 +169,7 @@ async function measureRun(
   }, opts.progressEveryMs ?? 5_000);
   reporter.unref();
 
+  await opts.components?.start();
   const cpuBefore = process.cpuUsage();
   const wallBefore = process.hrtime.bigint();
   let workload: WorkloadResult;
@@ -167,8 +184,17 @@ async function measureRun(
   const wallNs = Number(process.hrtime.bigint() - wallBefore);
   const cpu = process.cpuUsage(cpuBefore);
   const latencyNs = summarize(latency);
+  const latencyHdr = encodeHistogram(latency).hdr;
   latency.destroy();
+  const components = await opts.components?.collect();
+  const floor =
+    components === undefined || opts.components === undefined
+      ? undefined
+      : computeFloor(opts.components.pipeline, opts.components.members, components);
   return runResult(benchCase, run, cores, {
+    latencyHdr,
+    ...(floor === undefined ? {} : { floor }),
+    ...(components === undefined ? {} : { components }),
     proposals: workload.completed,
     issued: workload.issued,
     dropped: workload.failed,

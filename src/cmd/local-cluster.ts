@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
+import { type CollectReply, isIpcMessage } from "./cluster-ipc.js";
 
 const HELP = `Usage: local-cluster [leader and component flags...]
 
@@ -105,6 +106,34 @@ async function stopChild(child: ChildProcess): Promise<number> {
   return code;
 }
 
+/** Answers the leader's collect requests: asks every follower, relays what came back in time. */
+function relayCollects(leader: ChildProcess, followers: readonly ChildProcess[]): void {
+  const RELAY_TIMEOUT_MS = 2_500;
+  leader.on("message", (m: unknown) => {
+    if (!isIpcMessage(m) || m.kind !== "collect") return;
+    const answered: CollectReply["followers"] = {};
+    let waiting = 0;
+    const reply = () => {
+      clearTimeout(timer);
+      for (const f of followers) f.off("message", onSnapshot);
+      if (leader.connected) leader.send({ kind: "collected", seq: m.seq, followers: answered });
+    };
+    const onSnapshot = (s: unknown) => {
+      if (!isIpcMessage(s) || s.kind !== "snapshot" || s.seq !== m.seq) return;
+      answered[String(s.id)] = { probes: s.probes, metrics: s.metrics };
+      if (--waiting === 0) reply();
+    };
+    const timer = setTimeout(reply, RELAY_TIMEOUT_MS);
+    for (const f of followers) {
+      if (!f.connected) continue;
+      waiting++;
+      f.on("message", onSnapshot);
+      f.send({ kind: "collect", seq: m.seq });
+    }
+    if (waiting === 0) reply();
+  });
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.includes("--help") || args.includes("-h")) {
@@ -136,7 +165,7 @@ async function main(): Promise<number> {
   const listening: Promise<void>[] = [];
   const followers = [2, 3].map((id) => {
     const child = spawn(process.execPath, [join(here, "rafttoy-follower.js"), ...nodeArgs(id)], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     listening.push(prefixLines(child, `follower ${id}`, /serving on/));
     return child;
@@ -157,8 +186,9 @@ async function main(): Promise<number> {
   const leaderChild = spawn(
     process.execPath,
     [join(here, "rafttoy-leader.js"), ...nodeArgs(1), ...leaderArgs],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
+  relayCollects(leaderChild, followers);
   const onSignal = (sig: NodeJS.Signals) => {
     leaderChild.kill(sig);
   };

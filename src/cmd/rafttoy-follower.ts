@@ -3,11 +3,24 @@
 // It follows whatever leader runs the benchmarks, resetting its state on each new test epoch.
 import { parseFollowerArgs } from "../cli/args.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
+import { isIpcMessage, sendToParent } from "./cluster-ipc.js";
 
 async function main(): Promise<void> {
   const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
   const node = await startNode(opts);
   stopOnSignals(node);
+  // Under local-cluster: the leader asks for this follower's probes at the end of each run.
+  process.on("message", (m: unknown) => {
+    if (!isIpcMessage(m) || m.kind !== "collect") return;
+    sendToParent({
+      kind: "snapshot",
+      seq: m.seq,
+      id: opts.id,
+      probes: node.probes.snapshot(),
+      metrics: node.metrics.toJSON(),
+    });
+    node.probes.reset();
+  });
   const me = opts.peers.find((p) => p.id === opts.id)!;
   log(`rafttoy-follower ${opts.id} serving on ${me.address} (${node.storage.description})`);
 }

@@ -8,6 +8,7 @@ import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
+import { collectFollowers } from "./cluster-ipc.js";
 
 const LEAD_TIMEOUT_MS = 60_000;
 /** Warm-up workers for an open-loop (maxrate) first case. */
@@ -61,6 +62,24 @@ async function main(): Promise<number> {
       await peer.newEpoch();
       await peer.campaignUntilLeader(LEAD_TIMEOUT_MS);
       await peer.waitForAllCaughtUp(LEAD_TIMEOUT_MS);
+    },
+    components: {
+      pipeline: opts.pipeline,
+      members: opts.peers.length,
+      start: async () => {
+        node.probes.reset();
+        await collectFollowers();
+      },
+      collect: async () => {
+        const leader = node.probes.snapshot();
+        const followers = await collectFollowers();
+        const oneWay = node.transport.stats().oneWayP50Ns;
+        return {
+          leader,
+          followers: Object.fromEntries(Object.entries(followers).map(([id, f]) => [id, f.probes])),
+          ...(oneWay === undefined ? {} : { transportOneWayP50Ns: oneWay }),
+        };
+      },
     },
     metrics: node.metrics,
     config: {

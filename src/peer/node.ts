@@ -2,9 +2,11 @@
 // transport, metrics with the exit dump, and the Peer.
 import type { ComponentRegistries, NodeOptions } from "../cli/args.js";
 import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
+import { ComponentProbes } from "../metrics/probes.js";
 import { pipelineKinds } from "../pipeline/registry.js";
 import { isStorageFault } from "../storage/storage-fault.js";
 import { GrpcTransport, quietGrpcLogging } from "../transport/grpc-transport.js";
+import type { Transport } from "../transport/transport.js";
 import type { PeerStorage } from "./contracts.js";
 import { fileEpochStore } from "./epoch.js";
 import { Peer } from "./peer.js";
@@ -30,6 +32,9 @@ export interface RunningNode {
   peer: Peer;
   storage: PeerStorage;
   metrics: Metrics;
+  /** Always-on component latencies (the benchmark floor's inputs). */
+  probes: ComponentProbes;
+  transport: Transport;
   /** Stops the peer (drain, flush, close) once, however many times it is called. */
   stop(): Promise<void>;
 }
@@ -55,6 +60,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
   });
   let stopping: Promise<void> | undefined;
+  const probes = new ComponentProbes();
   const peer = new Peer({
     id: opts.id,
     peerIds: opts.peers.map((p) => p.id),
@@ -66,6 +72,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     electionTicks: opts.electionTicks,
     heartbeatTicks: opts.heartbeatTicks,
     metrics,
+    probes,
     ...(leaderStart !== undefined ? { epochOwner: { start: leaderStart } } : {}),
     epochStore: fileEpochStore(opts.dataDir),
     log,
@@ -87,6 +94,8 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     peer,
     storage,
     metrics,
+    probes,
+    transport,
     stop: () => {
       stopping ??= peer.stop();
       return stopping;

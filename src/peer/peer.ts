@@ -19,6 +19,7 @@ import {
   PROPOSAL_LATENCY,
   TRANSPORT_BATCH_MESSAGES,
 } from "../metrics/index.js";
+import type { ComponentProbes } from "../metrics/probes.js";
 import type { Pipeline, PipelineHost, PipelineMetrics, Recorder } from "../pipeline/pipeline.js";
 import { pipelineSpec } from "../pipeline/registry.js";
 import { type Config, LOCAL_APPEND_THREAD, type Ready, type Role } from "../raft/api.js";
@@ -45,6 +46,8 @@ export interface PeerOptions {
   electionTicks?: number;
   heartbeatTicks?: number;
   metrics?: Metrics;
+  /** Always-on component latencies for the benchmark's speed-of-light floor. */
+  probes?: ComponentProbes;
   /**
    * Set in the leader process: it owns the test epoch, starts it at `start` (process start,
    * ms) and never adopts another's. Unset in followers, which follow the newest epoch seen.
@@ -98,6 +101,7 @@ export class Peer {
   readonly id: number;
   private readonly opts: PeerOptions;
   private readonly metrics: Metrics;
+  private readonly probes: ComponentProbes | undefined;
   private readonly pipelineMetrics: PipelineMetrics;
   private readonly iterationLatency: Recorder;
   private readonly batchMessages: Recorder;
@@ -146,11 +150,14 @@ export class Peer {
     this.id = opts.id;
     this.metrics = opts.metrics ?? createMetrics(false);
     const m = this.metrics;
+    this.probes = opts.probes;
+    // Every pipeline records an append's latency only for appends with entries, and those
+    // are always synced (Ready.mustSync), so the append recorder is the durable-append probe.
     this.pipelineMetrics = {
       appendBatchSize: m.histogram(APPEND_BATCH_SIZE),
-      appendLatencyNs: m.histogram(APPEND_LATENCY),
+      appendLatencyNs: tee(m.histogram(APPEND_LATENCY), opts.probes?.durableAppendNs),
       applyBatchSize: m.histogram(APPLY_BATCH_SIZE),
-      applyLatencyNs: m.histogram(APPLY_LATENCY),
+      applyLatencyNs: tee(m.histogram(APPLY_LATENCY), opts.probes?.applyNs),
     };
     this.iterationLatency = m.histogram(PIPELINE_ITERATION_LATENCY);
     this.batchMessages = m.histogram(TRANSPORT_BATCH_MESSAGES);
@@ -316,6 +323,9 @@ export class Peer {
       this.droppedOldEpochBatches++;
       return;
     }
+    if (this.probes !== undefined && c === 0 && this.inc.role === "leader") {
+      this.probeAcks(this.probes, b.messages);
+    }
     if (c > 0) {
       this.sittingOut = false;
       this.log(`peer ${this.id}: new test epoch ${formatEpoch(b.epoch)}: resetting Raft state`);
@@ -448,6 +458,7 @@ export class Peer {
 
   private transmit(inc: Incarnation, messages: readonly Message[]): void {
     if (this.metrics.enabled) this.recordBatchSizes(messages);
+    if (this.probes !== undefined && inc.role === "leader") this.probeSends(this.probes, messages);
     this.opts.transport.send(inc.epoch, messages);
   }
 
@@ -622,6 +633,26 @@ export class Peer {
     };
   }
 
+  /** Replication round trips start when a MsgApp with entries leaves... */
+  private probeSends(probes: ComponentProbes, messages: readonly Message[]): void {
+    const now = performance.now();
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const n = m.entries.length;
+      if (m.type === MessageType.MsgApp && n > 0)
+        probes.appendSent(m.to, m.entries[n - 1]!.index, now);
+    }
+  }
+
+  /** ... and end when its MsgAppResp arrives, timed on arrival rather than when stepped. */
+  private probeAcks(probes: ComponentProbes, messages: readonly Message[]): void {
+    const now = performance.now();
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (m.type === MessageType.MsgAppResp && !m.reject) probes.appendAcked(m.from, m.index, now);
+    }
+  }
+
   private recordBatchSizes(messages: readonly Message[]): void {
     const counts = this.countPerDest;
     for (let i = 0; i < messages.length; i++) {
@@ -676,6 +707,18 @@ export class Peer {
     }
     return true;
   }
+}
+
+/** A recorder that records into `also` too, when there is one. */
+function tee(first: Recorder, also: { recordValue(v: number): void } | undefined): Recorder {
+  if (also === undefined) return first;
+  return {
+    record(value: number): void {
+      first.record(value);
+      // biome-ignore lint/complexity/useMathMinMax: Math.max(NaN, 0) is NaN; this maps NaN to 0 too.
+      also.recordValue(value >= 0 ? value : 0);
+    },
+  };
 }
 
 /** The entries a Ready asks to append: Ready.entries, or in async mode the local append's. */
