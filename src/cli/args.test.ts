@@ -13,6 +13,7 @@ const registries: ComponentRegistries = {
   pipeline: { names: ["basic", "parallel-append", "async-apply"], default: "parallel-append" },
   wal: { names: ["mem", "file", "lmdb"], default: "file" },
   engine: { names: ["mem", "lmdb"], default: "lmdb" },
+  transport: { names: ["grpc", "tcp"], default: "grpc" },
 };
 
 class Exit extends Error {
@@ -69,6 +70,8 @@ describe("parseFollowerArgs", () => {
       wal: "file",
       walDelayMs: 0,
       engine: "lmdb",
+      transport: "grpc",
+      netDelay: { delayMs: 0, jitterMs: 0 },
       metrics: false,
       tickMs: 100,
       electionTicks: 10,
@@ -92,6 +95,10 @@ describe("parseFollowerArgs", () => {
           "5ms",
           "--engine",
           "mem",
+          "--transport",
+          "tcp",
+          "--net-delay",
+          "1ms±200us",
           "--metrics",
           "--tick",
           "50ms",
@@ -110,6 +117,8 @@ describe("parseFollowerArgs", () => {
     assert.equal(value?.wal, "mem");
     assert.equal(value?.walDelayMs, 5);
     assert.equal(value?.engine, "mem");
+    assert.equal(value?.transport, "tcp");
+    assert.deepEqual(value?.netDelay, { delayMs: 1, jitterMs: 0.2 });
     assert.equal(value?.metrics, true);
     assert.equal(value?.tickMs, 50);
     assert.equal(value?.electionTicks, 20);
@@ -220,6 +229,21 @@ describe("parseLeaderArgs", () => {
       "a duration without unit",
       [...PEERS, "--id", "1", "--wal-delay", "5"],
       /--wal-delay: "5" is not a duration/,
+    ],
+    [
+      "an unknown transport",
+      [...PEERS, "--id", "1", "--transport", "udp"],
+      /--transport "udp" is unknown: use one of grpc, tcp/,
+    ],
+    [
+      "a net delay without unit",
+      [...PEERS, "--id", "1", "--net-delay", "1"],
+      /--net-delay: "1" is not a duration/,
+    ],
+    [
+      "a jitter above the delay",
+      [...PEERS, "--id", "1", "--net-delay", "1ms±2ms"],
+      /--net-delay: jitter 2ms is larger than the delay 1ms/,
     ],
     ["a zero tick", [...PEERS, "--id", "1", "--tick", "0s"], /--tick must be above 0/],
     [

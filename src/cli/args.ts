@@ -1,6 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
 import { parseDuration } from "./duration.js";
 import { type PeerAddress, parsePeers } from "./peers.js";
 
@@ -14,6 +15,7 @@ export interface ComponentRegistries {
   pipeline: ComponentChoice;
   wal: ComponentChoice;
   engine: ComponentChoice;
+  transport: ComponentChoice;
 }
 
 /** What both binaries take. Durations are in milliseconds. */
@@ -25,6 +27,9 @@ export interface NodeOptions {
   wal: string;
   walDelayMs: number;
   engine: string;
+  transport: string;
+  /** One-way delay (and jitter) the transport adds to every link. */
+  netDelay: NetDelay;
   metrics: boolean;
   tickMs: number;
   electionTicks: number;
@@ -76,6 +81,8 @@ export const SHARED_NODE_FLAGS = [
   "wal",
   "wal-delay",
   "engine",
+  "transport",
+  "net-delay",
   "metrics",
   "tick",
   "election-ticks",
@@ -128,6 +135,18 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
         "--wal lmdb with --engine lmdb opens the combined lmdb storage: entries and hard " +
         "state in one transaction (one durable commit per Ready) in <data-dir>/lmdb",
       default: registries.engine.default,
+    })
+    .option("transport", {
+      type: "string",
+      describe: describeChoice("transport between the processes", registries.transport),
+      default: registries.transport.default,
+    })
+    .option("net-delay", {
+      type: "string",
+      describe:
+        "one-way delay the transport adds to every link, optionally with uniform jitter as " +
+        "D±J (or D+-J), e.g. 1ms or 1ms±200us; FIFO per link (the kernel here has no netem)",
+      default: "0",
     })
     .option("metrics", {
       type: "boolean",
@@ -276,6 +295,14 @@ function duration(raw: Raw, flag: string, positive: boolean): number {
   return ms;
 }
 
+function netDelay(raw: Raw): NetDelay {
+  try {
+    return parseNetDelay(text(raw, "net-delay")!, parseDuration);
+  } catch (error) {
+    throw new UsageError(`--net-delay: ${(error as Error).message}`);
+  }
+}
+
 function component(raw: Raw, flag: string, choice: ComponentChoice): string {
   const name = text(raw, flag)!;
   if (!choice.names.includes(name)) {
@@ -335,6 +362,8 @@ function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions
     wal: component(raw, "wal", registries.wal),
     walDelayMs: duration(raw, "wal-delay", false),
     engine: component(raw, "engine", registries.engine),
+    transport: component(raw, "transport", registries.transport),
+    netDelay: netDelay(raw),
     metrics: flag(raw, "metrics"),
     tickMs: duration(raw, "tick", true),
     electionTicks,

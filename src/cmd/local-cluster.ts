@@ -18,11 +18,12 @@ const HELP = `Usage: local-cluster [leader and component flags...]
 Starts two rafttoy-follower processes and one rafttoy-leader on 127.0.0.1 (free ports),
 runs the leader's benchmarks and stops the followers.
 
-Flags given here are passed on: --pipeline, --wal, --wal-delay, --engine, --metrics, --tick,
---election-ticks and --heartbeat-ticks to all three processes; every other flag (--bench,
---benchtime, --count, --maxrate, --json) to the leader only. Defaults: --benchtime 1s,
---json results/bench-<time>.json. Data directories: .data/local-cluster/node-<id> (wiped
-first). See rafttoy-leader --help for the leader's flags.
+Flags given here are passed on: --pipeline, --wal, --wal-delay, --engine, --transport,
+--net-delay, --metrics, --tick, --election-ticks and --heartbeat-ticks to all three
+processes; every other flag (--bench, --benchtime, --count, --maxrate, --json) to the
+leader only. Defaults: --benchtime 1s, --json results/bench-<time>.json. Data
+directories: .data/local-cluster/node-<id> (wiped first). See rafttoy-leader --help for
+the leader's flags.
 `;
 
 const SHARED_FLAGS = new Set(SHARED_NODE_FLAGS.map((f) => `--${f}`));

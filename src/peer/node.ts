@@ -1,11 +1,12 @@
-// Everything a rafttoy binary runs, opened from its parsed flags: storage, the gRPC
-// transport, metrics with the exit dump, and the Peer.
+// Everything a rafttoy binary runs, opened from its parsed flags: storage, the transport
+// (from its registry), metrics with the exit dump, and the Peer.
 import type { ComponentRegistries, NodeOptions } from "../cli/args.js";
 import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
 import { ComponentProbes } from "../metrics/probes.js";
 import { pipelineKinds } from "../pipeline/registry.js";
 import { isStorageFault } from "../storage/storage-fault.js";
-import { GrpcTransport, quietGrpcLogging } from "../transport/grpc-transport.js";
+import { quietGrpcLogging } from "../transport/grpc-transport.js";
+import { DEFAULT_TRANSPORT, processTransportKinds, transportSpec } from "../transport/registry.js";
 import type { Transport } from "../transport/transport.js";
 import type { PeerStorage } from "./contracts.js";
 import { fileEpochStore } from "./epoch.js";
@@ -26,6 +27,7 @@ export const componentRegistries: ComponentRegistries = {
   pipeline: { names: pipelineKinds, default: DEFAULT_PIPELINE },
   wal: { names: walNames, default: DEFAULT_WAL },
   engine: { names: engineNames, default: DEFAULT_ENGINE },
+  transport: { names: processTransportKinds, default: DEFAULT_TRANSPORT },
 };
 
 export interface RunningNode {
@@ -54,10 +56,11 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
   const metrics = createMetrics(opts.metrics);
   if (opts.metrics) installExitDump(metrics, (text) => process.stderr.write(text));
   const storage = await openPeerStorage(opts);
-  const transport = new GrpcTransport({
+  const transport = transportSpec(opts.transport).create({
     id: opts.id,
     peers: new Map(opts.peers.map((p) => [p.id, p.address])),
     logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
+    netDelay: opts.netDelay,
   });
   let stopping: Promise<void> | undefined;
   const probes = new ComponentProbes();

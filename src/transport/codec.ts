@@ -706,3 +706,26 @@ export function concatBatches(batches: readonly Uint8Array[], headerLength: numb
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------
+// Transport-level pings over gRPC
+
+// Field 15 of RaftBatch (a ping) and of BatchAck (its pong), wire type 1 (64-bit): the
+// pinger's performance.now() as a double. A ping carries no messages, so a receiver that
+// does not know the field reads it as an empty batch.
+const TAG_PING = (15 << 3) | WIRE_FIXED64;
+const PING_BYTES = 9;
+
+/** The bytes of a ping (a RaftBatch) or its pong (a BatchAck): the same 9 bytes. */
+export function encodePing(clockMs: number): Uint8Array {
+  const out = Buffer.allocUnsafe(PING_BYTES);
+  out[0] = TAG_PING;
+  out.writeDoubleLE(clockMs, 1);
+  return out;
+}
+
+/** The clock carried by a ping or pong, or undefined if `bytes` is not one. */
+export function readPing(bytes: Uint8Array): number | undefined {
+  if (bytes.length !== PING_BYTES || bytes[0] !== TAG_PING) return undefined;
+  return new DataView(bytes.buffer, bytes.byteOffset + 1, 8).getFloat64(0, true);
+}

@@ -9,8 +9,9 @@
 // many bytes are handed to gRPC and not yet written out), batches also wait in the queue,
 // and queued batches with the same header are joined into one write.
 import type * as grpc from "@grpc/grpc-js";
-import { concatBatches, sameBatchHeader } from "./codec.js";
+import { concatBatches, encodePing, readPing, sameBatchHeader } from "./codec.js";
 import type { RaftServiceDefinition } from "./grpc-service.js";
+import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 
 export interface Logger {
   info(message: string): void;
@@ -25,6 +26,8 @@ export interface PeerLinkOptions {
   maxInflightBytes: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** One-way delay added before anything is handed to the stream (--net-delay). */
+  netDelay?: NetDelay | undefined;
 }
 
 export interface QueuedBatch {
@@ -40,7 +43,14 @@ export interface PeerLinkEvents {
   written(batches: number, messages: number): void;
   /** The peer could not be reached (stream failed, or messages were dropped). */
   unreachable(peerId: number): void;
+  /** The stream is open: the transport pings it at once. */
+  opened?(peerId: number): void;
+  /** A pong came back for a ping sent at `sentMs` (performance.now()). */
+  pong?(sentMs: number): void;
 }
+
+/** What waits in the delay line: a batch, or a ping (its bytes). */
+type Delayed = QueuedBatch | Uint8Array;
 
 type State = "idle" | "opening" | "open" | "backoff" | "stopped";
 
@@ -66,6 +76,9 @@ export class PeerLink {
   private reportedDown = false;
   private writes = 0;
   private streamsOpened = 0;
+  private delayedBatches = 0;
+  private delayedBytes = 0;
+  private readonly delay: DelayLine<Delayed> | undefined;
 
   constructor(
     readonly peerId: number,
@@ -77,13 +90,16 @@ export class PeerLink {
     private readonly logger: Logger,
   ) {
     this.backoffMs = options.backoffInitialMs;
+    if (hasDelay(options.netDelay)) {
+      this.delay = new DelayLine(options.netDelay, (items) => this.arrive(items));
+    }
   }
 
   stats(): PeerLinkStats {
     return {
       state: this.state,
-      queuedBatches: this.queue.length - this.queueHead,
-      queuedBytes: this.queuedBytes,
+      queuedBatches: this.queue.length - this.queueHead + this.delayedBatches,
+      queuedBytes: this.queuedBytes + this.delayedBytes,
       inflightBytes: this.inflightBytes,
       writes: this.writes,
       streamsOpened: this.streamsOpened,
@@ -91,6 +107,54 @@ export class PeerLink {
   }
 
   send(batch: QueuedBatch): void {
+    if (this.state === "stopped") {
+      this.events.dropped(this.peerId, batch.messages);
+      return;
+    }
+    if (this.delay !== undefined) {
+      if (this.full(batch)) {
+        this.events.dropped(this.peerId, batch.messages);
+        this.events.unreachable(this.peerId);
+        return;
+      }
+      this.delayedBatches++;
+      this.delayedBytes += batch.bytes.length;
+      this.delay.push(batch);
+      // Opening the stream need not wait for the delay.
+      if (this.state === "idle") this.open();
+      return;
+    }
+    this.sendNow(batch);
+  }
+
+  /** Sends a ping carrying `clockMs` if the stream is open (through the delay, as data). */
+  ping(clockMs: number): void {
+    if (this.state !== "open") return;
+    const bytes = encodePing(clockMs);
+    if (this.delay !== undefined) this.delay.push(bytes);
+    else this.writePing(bytes);
+  }
+
+  private arrive(items: Delayed[]): void {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item instanceof Uint8Array) {
+        this.writePing(item);
+        continue;
+      }
+      this.delayedBatches--;
+      this.delayedBytes -= item.bytes.length;
+      this.sendNow(item);
+    }
+  }
+
+  /** Pings skip the queue: they measure the link, and one lost with a stream is no loss. */
+  private writePing(bytes: Uint8Array): void {
+    if (this.state !== "open" || this.call === undefined) return;
+    this.call.write(bytes);
+  }
+
+  private sendNow(batch: QueuedBatch): void {
     if (this.state === "stopped") {
       this.events.dropped(this.peerId, batch.messages);
       return;
@@ -105,6 +169,7 @@ export class PeerLink {
 
   stop(): void {
     this.state = "stopped";
+    this.delay?.close();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const call = this.call;
@@ -119,12 +184,17 @@ export class PeerLink {
     return this.writeBlocked || this.inflightBytes >= this.options.maxInflightBytes;
   }
 
-  private enqueue(batch: QueuedBatch): void {
-    const queued = this.queue.length - this.queueHead;
-    if (
+  private full(batch: QueuedBatch): boolean {
+    const queued = this.queue.length - this.queueHead + this.delayedBatches;
+    return (
       queued >= this.options.maxQueueBatches ||
-      this.queuedBytes + batch.bytes.length > this.options.maxQueueBytes
-    ) {
+      this.queuedBytes + this.delayedBytes + batch.bytes.length > this.options.maxQueueBytes
+    );
+  }
+
+  private enqueue(batch: QueuedBatch): void {
+    // Batches that waited in the delay line were counted against the bound already.
+    if (this.delay === undefined && this.full(batch)) {
       this.events.dropped(this.peerId, batch.messages);
       this.events.unreachable(this.peerId);
       return;
@@ -151,14 +221,18 @@ export class PeerLink {
         this.logger.info(`peer ${this.peerId} at ${this.address} is reachable again`);
       }
       this.flush();
+      this.events.opened?.(this.peerId);
     });
     call.on("drain", () => {
       if (this.call !== call) return;
       this.writeBlocked = false;
       this.flush();
     });
-    // Acks carry nothing the sender needs; reading keeps the stream flowing to its end.
-    call.on("data", () => {});
+    // Only pongs come back; reading keeps the stream flowing to its end.
+    call.on("data", (bytes: Uint8Array) => {
+      const sent = readPing(bytes);
+      if (sent !== undefined) this.events.pong?.(sent);
+    });
     call.on("error", (err: grpc.ServiceError) => this.closed(call, err.details || err.message));
     call.on("status", (status: grpc.StatusObject) => this.closed(call, status.details));
   }

@@ -5,12 +5,17 @@
 import type { Http2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import type { Message } from "../raft/types.js";
-import { batchHeaderLength, decodeBatch, encodeBatch } from "./codec.js";
+import { checkPeers, checkPositive } from "./address.js";
+import { batchHeaderLength, decodeBatch, encodeBatch, readPing } from "./codec.js";
 import { groupByDestination } from "./group.js";
 import { type Logger, PeerLink, type PeerLinkStats } from "./grpc-peer-link.js";
 import { type RaftServiceDefinition, raftServiceDefinition } from "./grpc-service.js";
+import { LinkLatency, PING_INTERVAL_MS } from "./link-latency.js";
+import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import type { Epoch, InboundBatch, Transport, TransportStats } from "./transport.js";
 import { UnreachableReporter } from "./unreachable.js";
+
+export { parseAddress } from "./address.js";
 
 export type { Logger } from "./grpc-peer-link.js";
 
@@ -36,6 +41,10 @@ export interface GrpcTransportOptions {
   /** Reconnect backoff while a peer is down, doubling from the first to the last. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** One-way delay added to everything this peer sends, pongs included (--net-delay). */
+  netDelay?: NetDelay;
+  /** Ping period per link for TransportStats.oneWayP50Ns; 0 turns pings off. */
+  pingIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -54,23 +63,6 @@ export function quietGrpcLogging(): void {
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 }
 
-/** Parses `host:port` (host may be a bracketed IPv6 address); throws a one-line error. */
-export function parseAddress(address: string, what: string): { host: string; port: number } {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(address);
-  const port = match === null ? Number.NaN : Number(match[2]);
-  if (match === null || port < 1 || port > 65535) {
-    throw new Error(`${what}: "${address}" is not host:port with a port from 1 to 65535`);
-  }
-  return { host: match[1]!, port };
-}
-
-function checkPositive(value: number, what: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 export class GrpcTransport implements Transport {
   readonly id: number;
   readonly address: string;
@@ -81,6 +73,10 @@ export class GrpcTransport implements Transport {
   private readonly flowControlWindow: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
+  private readonly netDelay: NetDelay | undefined;
+  private readonly pingIntervalMs: number;
+  private readonly latency = new LinkLatency();
+  private pinger: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
   private readonly service: RaftServiceDefinition;
   private readonly links = new Map<number, PeerLink>();
@@ -95,18 +91,8 @@ export class GrpcTransport implements Transport {
   private warnedNoWindow = false;
 
   constructor(options: GrpcTransportOptions) {
-    this.id = checkPositive(options.id, "transport id");
-    const address = options.peers.get(options.id);
-    if (address === undefined) {
-      throw new Error(
-        `id ${options.id} is not in the peer list (ids ${[...options.peers.keys()].join(", ")})`,
-      );
-    }
-    for (const [id, peerAddress] of options.peers) {
-      checkPositive(id, "peer id");
-      parseAddress(peerAddress, `address of peer ${id}`);
-    }
-    this.address = address;
+    this.address = checkPeers(options.id, options.peers);
+    this.id = options.id;
     this.peers = options.peers;
     this.maxMessageBytes = checkPositive(options.maxMessageBytes ?? 64 * MiB, "maxMessageBytes");
     this.maxQueueBytes = checkPositive(
@@ -117,6 +103,8 @@ export class GrpcTransport implements Transport {
     this.flowControlWindow = options.flowControlWindow ?? 16 * MiB;
     this.backoffInitialMs = checkPositive(options.backoffInitialMs ?? 50, "backoffInitialMs");
     this.backoffMaxMs = checkPositive(options.backoffMaxMs ?? 2000, "backoffMaxMs");
+    this.netDelay = options.netDelay;
+    this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
     this.logger = options.logger ?? consoleLogger;
     this.service = raftServiceDefinition();
   }
@@ -144,6 +132,13 @@ export class GrpcTransport implements Transport {
       );
     }
     this.server = server;
+    if (this.pingIntervalMs > 0) {
+      this.pinger = setInterval(() => {
+        const now = performance.now();
+        for (const link of this.links.values()) link.ping(now);
+      }, this.pingIntervalMs);
+      this.pinger.unref();
+    }
   }
 
   send(epoch: Epoch, messages: readonly Message[]): void {
@@ -163,7 +158,10 @@ export class GrpcTransport implements Transport {
   }
 
   stats(): TransportStats {
-    return { ...this.counters };
+    const stats: TransportStats = { ...this.counters };
+    const p50 = this.latency.p50Ns();
+    if (p50 !== undefined) stats.oneWayP50Ns = p50;
+    return stats;
   }
 
   /** The outbound side of one peer: queue depth, stream state. Undefined before first use. */
@@ -175,6 +173,7 @@ export class GrpcTransport implements Transport {
     if (this.stopped) return;
     this.stopped = true;
     this.unreachable.clear();
+    if (this.pinger !== undefined) clearInterval(this.pinger);
     for (const link of this.links.values()) link.stop();
     for (const client of this.clients) client.close();
     const server = this.server;
@@ -255,6 +254,7 @@ export class GrpcTransport implements Transport {
         maxInflightBytes: Math.max(16 * MiB, this.flowControlWindow),
         backoffInitialMs: this.backoffInitialMs,
         backoffMaxMs: this.backoffMaxMs,
+        netDelay: this.netDelay,
       },
       {
         dropped: (_id, count) => {
@@ -265,6 +265,10 @@ export class GrpcTransport implements Transport {
           this.counters.sentMessages += count;
         },
         unreachable: (id) => this.unreachable.report(id),
+        opened: () => {
+          if (this.pingIntervalMs > 0) link.ping(performance.now());
+        },
+        pong: (sentMs) => this.latency.recordPong(sentMs, performance.now()),
       },
       this.logger,
     );
@@ -284,8 +288,19 @@ export class GrpcTransport implements Transport {
     // Headers at once: they tell the sender that the stream is open.
     call.sendMetadata(new grpc.Metadata());
     let failed = false;
+    // Pongs go back through this peer's --net-delay, as its data does.
+    const pongs = hasDelay(this.netDelay)
+      ? new DelayLine<Uint8Array>(this.netDelay, (items) => {
+          for (const bytes of items) call.write(bytes);
+        })
+      : undefined;
     call.on("data", (bytes: Uint8Array) => {
       if (failed) return;
+      if (readPing(bytes) !== undefined) {
+        if (pongs !== undefined) pongs.push(bytes);
+        else call.write(bytes);
+        return;
+      }
       let batch: InboundBatch;
       try {
         batch = decodeBatch(bytes);
@@ -308,7 +323,10 @@ export class GrpcTransport implements Transport {
     call.on("end", () => call.end());
     // A peer that goes away cancels its stream: nothing to do but forget it.
     call.on("error", () => {});
-    call.on("close", () => this.inbound.delete(call));
+    call.on("close", () => {
+      pongs?.close();
+      this.inbound.delete(call);
+    });
   }
 
   private clientOptions(): grpc.ChannelOptions {

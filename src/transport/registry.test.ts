@@ -3,13 +3,18 @@ import { describe, test } from "node:test";
 import { MessageType, makeMessage } from "../raft/types.js";
 import { GrpcTransport } from "./grpc-transport.js";
 import { LocalNetwork } from "./local-transport.js";
-import { transportKinds, transportSpec } from "./registry.js";
+import { processTransportKinds, transportKinds, transportSpec } from "./registry.js";
+import { TcpTransport } from "./tcp-transport.js";
 import type { InboundBatch } from "./transport.js";
 
 describe("transport registry", () => {
   test("an unknown kind is refused with the list of kinds", () => {
-    assert.deepEqual(transportKinds, ["grpc", "local"]);
-    assert.throws(() => transportSpec("udp"), /unknown transport "udp": use one of grpc, local/);
+    assert.deepEqual(transportKinds, ["grpc", "tcp", "local"]);
+    assert.deepEqual(processTransportKinds, ["grpc", "tcp"]);
+    assert.throws(
+      () => transportSpec("udp"),
+      /unknown transport "udp": use one of grpc, tcp, local/,
+    );
   });
 
   test("the local kind connects peers created from it on one network", async () => {
@@ -37,5 +42,12 @@ describe("transport registry", () => {
     const t = transportSpec("grpc").create({ id: 1, peers, maxMessageBytes: 1 << 20 });
     assert.ok(t instanceof GrpcTransport);
     assert.equal((t as GrpcTransport).address, "127.0.0.1:7001");
+  });
+
+  test("the tcp kind builds a TcpTransport for the given peer", () => {
+    const peers = new Map([[1, "127.0.0.1:7001"]]);
+    const t = transportSpec("tcp").create({ id: 1, peers });
+    assert.ok(t instanceof TcpTransport);
+    assert.equal((t as TcpTransport).address, "127.0.0.1:7001");
   });
 });

@@ -2,6 +2,8 @@
 import type { Logger } from "./grpc-peer-link.js";
 import { GrpcTransport } from "./grpc-transport.js";
 import { LocalNetwork } from "./local-transport.js";
+import type { NetDelay } from "./net-delay.js";
+import { TcpTransport } from "./tcp-transport.js";
 import type { Transport } from "./transport.js";
 
 export interface TransportConfig {
@@ -12,6 +14,8 @@ export interface TransportConfig {
   /** Largest message on the wire; gRPC limits are derived from it. */
   maxMessageBytes?: number;
   logger?: Logger;
+  /** One-way delay per link (--net-delay); the local kind has none. */
+  netDelay?: NetDelay;
   /** The in-process network for the local kind; one shared per process when omitted. */
   localNetwork?: LocalNetwork;
 }
@@ -19,6 +23,8 @@ export interface TransportConfig {
 export interface TransportSpec {
   name: string;
   description: string;
+  /** Whether it connects processes (a choice for --transport), or only peers of one process. */
+  betweenProcesses: boolean;
   create(config: TransportConfig): Transport;
 }
 
@@ -28,17 +34,33 @@ const specs: readonly TransportSpec[] = [
   {
     name: "grpc",
     description: "gRPC over HTTP/2: one stream per peer, batches encoded once by hand",
+    betweenProcesses: true,
     create: (config) =>
       new GrpcTransport({
         id: config.id,
         peers: config.peers,
         maxMessageBytes: config.maxMessageBytes,
         logger: config.logger,
+        netDelay: config.netDelay,
+      }),
+  },
+  {
+    name: "tcp",
+    description: "raw TCP: one connection per pair of peers, length-prefixed batch frames",
+    betweenProcesses: true,
+    create: (config) =>
+      new TcpTransport({
+        id: config.id,
+        peers: config.peers,
+        maxMessageBytes: config.maxMessageBytes,
+        logger: config.logger,
+        netDelay: config.netDelay,
       }),
   },
   {
     name: "local",
     description: "in-process delivery between peers of one process (tests, single-process runs)",
+    betweenProcesses: false,
     create: (config) => {
       processNetwork ??= new LocalNetwork();
       return (config.localNetwork ?? processNetwork).transport(config.id);
@@ -48,6 +70,14 @@ const specs: readonly TransportSpec[] = [
 
 /** Every transport name, in registry order. */
 export const transportKinds: readonly string[] = specs.map((s) => s.name);
+
+/** The transports that connect processes: the choices of --transport. */
+export const processTransportKinds: readonly string[] = specs
+  .filter((s) => s.betweenProcesses)
+  .map((s) => s.name);
+
+/** The transport a node runs unless --transport says otherwise (the design names gRPC). */
+export const DEFAULT_TRANSPORT = "grpc";
 
 /** The spec registered under `name`; an unknown name throws, listing the names that exist. */
 export function transportSpec(name: string): TransportSpec {

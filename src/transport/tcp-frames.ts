@@ -1,0 +1,152 @@
+// The frames of the raw TCP transport. Each frame is
+//
+//   u32 big-endian length (of what follows) | u8 kind | body
+//
+// A `batch` body is exactly the RaftBatch bytes the gRPC transport sends (codec.ts), so both
+// transports carry the same bytes. A connection opens with one `hello` from the dialing
+// peer naming both ends; `ping` and `pong` carry the pinger's clock and are answered by the
+// transport itself (link latency), never seen by Raft.
+
+/** Bytes of the length prefix and the kind byte. */
+export const FRAME_HEADER_BYTES = 5;
+
+export const FrameKind = {
+  Hello: 1,
+  Batch: 2,
+  Ping: 3,
+  Pong: 4,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+const HELLO_MAGIC = 0x52544659; // "RTFY": a rafttoy TCP peer, protocol version 1
+const HELLO_BODY_BYTES = 4 + 8 + 8;
+const PING_BODY_BYTES = 8;
+
+/** A peer sent bytes that are not this protocol. */
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+/** The 5-byte header of a frame whose body is `bodyLength` bytes. */
+export function frameHeader(kind: FrameKind, bodyLength: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(bodyLength + 1, 0);
+  header[4] = kind;
+  return header;
+}
+
+/** A whole frame (header and body) in one buffer, for the small control frames. */
+function controlFrame(kind: FrameKind, bodyLength: number): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
+  frame.writeUInt32BE(bodyLength + 1, 0);
+  frame[4] = kind;
+  return frame;
+}
+
+export function helloFrame(from: number, to: number): Buffer {
+  const frame = controlFrame(FrameKind.Hello, HELLO_BODY_BYTES);
+  frame.writeUInt32BE(HELLO_MAGIC, FRAME_HEADER_BYTES);
+  frame.writeDoubleBE(from, FRAME_HEADER_BYTES + 4);
+  frame.writeDoubleBE(to, FRAME_HEADER_BYTES + 12);
+  return frame;
+}
+
+export function readHello(body: Uint8Array): { from: number; to: number } {
+  if (body.length !== HELLO_BODY_BYTES) throw new FrameError("hello of the wrong length");
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  if (view.getUint32(0) !== HELLO_MAGIC) throw new FrameError("not a rafttoy TCP peer");
+  const from = view.getFloat64(4);
+  const to = view.getFloat64(12);
+  if (!Number.isSafeInteger(from) || from <= 0 || !Number.isSafeInteger(to) || to <= 0) {
+    throw new FrameError("hello with a peer id that is not a positive integer");
+  }
+  return { from, to };
+}
+
+/** A ping or pong frame carrying `clockMs` (the pinger's performance.now()). */
+export function pingFrame(kind: typeof FrameKind.Ping | typeof FrameKind.Pong, clockMs: number) {
+  const frame = controlFrame(kind, PING_BODY_BYTES);
+  frame.writeDoubleBE(clockMs, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export function readPing(body: Uint8Array): number {
+  if (body.length !== PING_BODY_BYTES) throw new FrameError("ping of the wrong length");
+  return new DataView(body.buffer, body.byteOffset, body.length).getFloat64(0);
+}
+
+/**
+ * Cuts a byte stream into frames. A frame that lies inside one received chunk is handed
+ * out as a view of it (no copy); one that spans chunks is assembled with one copy. Bodies
+ * handed out are never written to again, so decoded entries may keep views of them.
+ */
+export class FrameReader {
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerFill = 0;
+  /** Body of the frame being assembled across chunks, once its header is complete. */
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
+  private kind = 0;
+
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly onFrame: (kind: number, body: Uint8Array) => void,
+  ) {}
+
+  /** Feeds one chunk; calls onFrame for every frame completed. Throws FrameError. */
+  push(chunk: Uint8Array): void {
+    let pos = 0;
+    const n = chunk.length;
+    while (pos < n) {
+      if (this.headerFill === 0 && this.body === undefined && n - pos >= FRAME_HEADER_BYTES) {
+        const bodyLength = this.bodyLength(chunk, pos);
+        const end = pos + FRAME_HEADER_BYTES + bodyLength;
+        if (end <= n) {
+          // The whole frame is inside this chunk: a view.
+          this.onFrame(chunk[pos + 4]!, chunk.subarray(pos + FRAME_HEADER_BYTES, end));
+          pos = end;
+          continue;
+        }
+        this.startBody(chunk[pos + 4]!, bodyLength);
+        pos += FRAME_HEADER_BYTES;
+      } else if (this.body === undefined) {
+        // A header split across chunks.
+        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, n - pos);
+        this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
+        this.headerFill += take;
+        pos += take;
+        if (this.headerFill < FRAME_HEADER_BYTES) return;
+        this.headerFill = 0;
+        this.startBody(this.header[4]!, this.bodyLength(this.header, 0));
+      }
+      const body = this.body!;
+      const take = Math.min(body.length - this.bodyFill, n - pos);
+      body.set(chunk.subarray(pos, pos + take), this.bodyFill);
+      this.bodyFill += take;
+      pos += take;
+      if (this.bodyFill === body.length) {
+        this.body = undefined;
+        this.onFrame(this.kind, body);
+      }
+    }
+  }
+
+  private startBody(kind: number, bodyLength: number): void {
+    this.kind = kind;
+    this.body = new Uint8Array(bodyLength);
+    this.bodyFill = 0;
+  }
+
+  private bodyLength(bytes: Uint8Array, pos: number): number {
+    const length =
+      ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>>
+      0;
+    if (length === 0) throw new FrameError("a frame without a kind byte");
+    if (length - 1 > this.maxFrameBytes) {
+      throw new FrameError(
+        `a frame of ${length - 1} bytes, larger than the limit of ${this.maxFrameBytes}`,
+      );
+    }
+    return length - 1;
+  }
+}

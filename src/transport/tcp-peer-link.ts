@@ -1,0 +1,245 @@
+// One remote peer's side of the raw TCP transport: the one connection between this peer and
+// that one (the peer with the lower id dials, the other accepts), and the queue of frames
+// waiting for it.
+//
+// Frames queue while there is no connection, while the socket holds more than
+// `maxInflightBytes` not yet written out, and, with --net-delay, in the link's delay line;
+// the queue is bounded by frames and bytes, and a batch that does not fit is dropped and
+// counted (Raft retransmits). Everything queued in one turn of the event loop leaves in one
+// socket write (cork, write each frame, uncork: one writev), flushed from a microtask so the
+// frames leave before the sender's next await.
+import type { Socket } from "node:net";
+import type { Logger } from "./grpc-peer-link.js";
+import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
+import { FrameKind, frameHeader } from "./tcp-frames.js";
+
+export interface TcpPeerLinkOptions {
+  maxQueueBytes: number;
+  maxQueueBatches: number;
+  maxInflightBytes: number;
+  netDelay: NetDelay | undefined;
+}
+
+/** A frame waiting to be written. Control frames (ping, pong) carry no messages. */
+export interface OutboundFrame {
+  kind: FrameKind;
+  /** The frame's body; for a control frame, the whole frame, header included. */
+  bytes: Uint8Array;
+  messages: number;
+}
+
+export interface TcpPeerLinkEvents {
+  dropped(peerId: number, messages: number): void;
+  written(batches: number, messages: number): void;
+  unreachable(peerId: number): void;
+  /** A connection was attached: the transport pings it at once. */
+  opened(peerId: number): void;
+}
+
+export type TcpLinkState = "down" | "open" | "stopped";
+
+export interface TcpPeerLinkStats {
+  state: TcpLinkState;
+  queuedBatches: number;
+  queuedBytes: number;
+  writes: number;
+  connections: number;
+}
+
+export class TcpPeerLink {
+  private socket: Socket | undefined;
+  private state: TcpLinkState = "down";
+  private queue: OutboundFrame[] = [];
+  private queuedFrames = 0;
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private blocked = false;
+  private writes = 0;
+  private connections = 0;
+  private reportedDown = false;
+  private readonly delay: DelayLine<OutboundFrame> | undefined;
+
+  constructor(
+    readonly peerId: number,
+    readonly address: string,
+    private readonly options: TcpPeerLinkOptions,
+    private readonly events: TcpPeerLinkEvents,
+    private readonly logger: Logger,
+  ) {
+    if (hasDelay(options.netDelay)) {
+      this.delay = new DelayLine(options.netDelay, (frames) => this.arrive(frames));
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  stats(): TcpPeerLinkStats {
+    return {
+      state: this.state,
+      queuedBatches: this.queuedFrames,
+      queuedBytes: this.queuedBytes,
+      writes: this.writes,
+      connections: this.connections,
+    };
+  }
+
+  /** Queues a batch; drops and counts it when the queue is full or the link stopped. */
+  sendBatch(bytes: Uint8Array, messages: number): void {
+    if (
+      this.state === "stopped" ||
+      this.queuedFrames >= this.options.maxQueueBatches ||
+      this.queuedBytes + bytes.length > this.options.maxQueueBytes
+    ) {
+      this.events.dropped(this.peerId, messages);
+      this.events.unreachable(this.peerId);
+      return;
+    }
+    if (this.state !== "open") this.events.unreachable(this.peerId);
+    this.accept({ kind: FrameKind.Batch, bytes, messages });
+  }
+
+  /** Queues a ping or pong while connected; without a connection it is simply not sent. */
+  sendControl(kind: typeof FrameKind.Ping | typeof FrameKind.Pong, frame: Uint8Array): void {
+    if (this.state !== "open") return;
+    this.accept({ kind, bytes: frame, messages: 0 });
+  }
+
+  /** Takes over `socket` (dialed or accepted, hello already exchanged) as the connection. */
+  attach(socket: Socket): void {
+    if (this.state === "stopped") {
+      socket.destroy();
+      return;
+    }
+    const old = this.socket;
+    this.socket = socket;
+    if (old !== undefined) old.destroy();
+    this.state = "open";
+    this.blocked = false;
+    this.connections++;
+    if (this.reportedDown) {
+      this.reportedDown = false;
+      this.logger.info(`peer ${this.peerId} at ${this.address} is reachable again`);
+    }
+    socket.on("drain", () => {
+      if (this.socket !== socket) return;
+      this.blocked = false;
+      this.scheduleFlush();
+    });
+    this.events.opened(this.peerId);
+    this.scheduleFlush();
+  }
+
+  /** The connection `socket` ended; returns whether it was this link's current one. */
+  detach(socket: Socket, reason: string): boolean {
+    if (this.socket !== socket) return false;
+    this.socket = undefined;
+    this.blocked = false;
+    if (this.state === "stopped") return true;
+    this.state = "down";
+    this.dropControlFrames();
+    if (!this.reportedDown) {
+      this.reportedDown = true;
+      this.logger.warn(`peer ${this.peerId} at ${this.address} is unreachable (${reason})`);
+    }
+    this.events.unreachable(this.peerId);
+    return true;
+  }
+
+  /** A dial failed: report the peer down (logged once until it is back). */
+  failedDial(reason: string): void {
+    if (this.state === "stopped") return;
+    if (!this.reportedDown) {
+      this.reportedDown = true;
+      this.logger.warn(
+        `peer ${this.peerId} at ${this.address} is unreachable (${reason}); retrying with backoff`,
+      );
+    }
+    this.events.unreachable(this.peerId);
+  }
+
+  stop(): void {
+    this.state = "stopped";
+    this.delay?.close();
+    this.queue = [];
+    this.queuedFrames = 0;
+    this.queuedBytes = 0;
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.destroy();
+  }
+
+  private accept(frame: OutboundFrame): void {
+    this.queuedFrames++;
+    this.queuedBytes += frame.bytes.length;
+    if (this.delay !== undefined) this.delay.push(frame);
+    else this.arrive1(frame);
+  }
+
+  /** Frames whose delay is over join the write queue. */
+  private arrive(frames: OutboundFrame[]): void {
+    for (let i = 0; i < frames.length; i++) this.arrive1(frames[i]!);
+  }
+
+  private arrive1(frame: OutboundFrame): void {
+    if (this.state !== "open" && frame.kind !== FrameKind.Batch) {
+      // A ping or pong delayed past the end of its connection.
+      this.forget(frame);
+      return;
+    }
+    this.queue.push(frame);
+    this.scheduleFlush();
+  }
+
+  private forget(frame: OutboundFrame): void {
+    this.queuedFrames--;
+    this.queuedBytes -= frame.bytes.length;
+  }
+
+  private dropControlFrames(): void {
+    const kept: OutboundFrame[] = [];
+    for (const frame of this.queue) {
+      if (frame.kind === FrameKind.Batch) kept.push(frame);
+      else this.forget(frame);
+    }
+    this.queue = kept;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.state !== "open" || this.blocked) return;
+    if (this.queue.length === 0) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Writes every queued frame in one corked write. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (socket === undefined || this.state !== "open" || this.blocked) return;
+    const frames = this.queue;
+    if (frames.length === 0) return;
+    this.queue = [];
+    let batches = 0;
+    let messages = 0;
+    let bytes = 0;
+    socket.cork();
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      if (frame.kind === FrameKind.Batch) {
+        socket.write(frameHeader(FrameKind.Batch, frame.bytes.length));
+        batches++;
+        messages += frame.messages;
+      }
+      socket.write(frame.bytes);
+      bytes += frame.bytes.length;
+    }
+    socket.uncork();
+    this.queuedFrames -= frames.length;
+    this.queuedBytes -= bytes;
+    this.writes++;
+    this.events.written(batches, messages);
+    if (socket.writableLength > this.options.maxInflightBytes) this.blocked = true;
+  }
+}

@@ -1,0 +1,399 @@
+// The behaviour every transport between processes must show, run against each of them
+// (grpc-transport.test.ts, tcp-transport.test.ts): order per link, epochs intact, large
+// batches, splitting, reconnection, bounded queues, one-line errors, prompt stops, pings.
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { after, describe, test } from "node:test";
+import type { Message } from "../raft/types.js";
+import { EntryType, MessageType, makeMessage } from "../raft/types.js";
+import type { Logger } from "./grpc-peer-link.js";
+import type { NetDelay } from "./net-delay.js";
+import type { Epoch, InboundBatch, Transport } from "./transport.js";
+
+/** What the suite may configure; each transport maps it onto its own options. */
+export interface ConformanceOptions {
+  id: number;
+  peers: ReadonlyMap<number, string>;
+  maxMessageBytes?: number;
+  maxQueueBytes?: number;
+  maxQueueBatches?: number;
+  backoffMaxMs?: number;
+  netDelay?: NetDelay;
+  pingIntervalMs?: number;
+  logger: Logger;
+}
+
+export interface TestedTransport extends Transport {
+  readonly id: number;
+  linkStats(peerId: number): { queuedBatches: number; queuedBytes: number } | undefined;
+}
+
+/** Ports the OS reports free right now (bound on 127.0.0.1:0, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push(server);
+    const address = server.address();
+    assert.ok(address !== null && typeof address === "object");
+    ports.push(address.port);
+  }
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+export async function peerMap(n: number): Promise<Map<number, string>> {
+  const ports = await freePorts(n);
+  return new Map(ports.map((port, i) => [i + 1, `127.0.0.1:${port}`]));
+}
+
+export class QuietLogger implements Logger {
+  readonly lines: string[] = [];
+  info(message: string): void {
+    this.lines.push(message);
+  }
+  warn(message: string): void {
+    this.lines.push(message);
+  }
+}
+
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function app(
+  from: number,
+  to: number,
+  index: number,
+  entries: Message["entries"] = [],
+): Message {
+  return makeMessage({
+    type: MessageType.MsgApp,
+    from,
+    to,
+    term: 3,
+    index,
+    entries,
+    commit: index,
+  });
+}
+
+/** Runs the shared tests against transports built by `create`. */
+export function transportConformance(
+  name: string,
+  create: (options: ConformanceOptions) => TestedTransport,
+): void {
+  const started: Transport[] = [];
+  function transport(
+    options: Omit<ConformanceOptions, "logger"> & { logger?: Logger },
+  ): TestedTransport {
+    const t = create({ logger: new QuietLogger(), ...options });
+    started.push(t);
+    return t;
+  }
+  after(async () => {
+    await Promise.all(started.map((t) => t.stop()));
+  });
+
+  describe(`${name} (shared transport behaviour)`, () => {
+    test("delivers each sender's messages in order, with epoch and sender intact", async () => {
+      const peers = await peerMap(3);
+      const [a, b, c] = [1, 2, 3].map((id) => transport({ id, peers }));
+      const received = new Map<number, InboundBatch[]>([
+        [1, []],
+        [2, []],
+        [3, []],
+      ]);
+      await Promise.all(
+        [a!, b!, c!].map((t) => t.start((batch) => received.get(t.id)!.push(batch))),
+      );
+
+      const sends = 300;
+      for (let i = 0; i < sends; i++) {
+        const epoch: Epoch = { start: 1_700_000_000_000 + (i % 7), iteration: i };
+        // One send to both followers; b also talks back to a.
+        a!.send(epoch, [app(1, 2, i), app(1, 3, i), app(1, 2, i)]);
+        b!.send(epoch, [makeMessage({ type: MessageType.MsgAppResp, from: 2, to: 1, index: i })]);
+      }
+      await waitFor("every message", () => {
+        const count = (id: number) =>
+          received.get(id)!.reduce((n, batch) => n + batch.messages.length, 0);
+        return count(2) === 2 * sends && count(3) === sends && count(1) === sends;
+      });
+
+      for (const [id, batches] of received) {
+        const seen: number[] = [];
+        for (const batch of batches) {
+          const expectedFrom = id === 1 ? 2 : 1;
+          assert.equal(batch.from, expectedFrom);
+          for (const m of batch.messages) {
+            assert.equal(m.to, id);
+            assert.equal(m.from, expectedFrom);
+            // Every batch carries the epoch of the send its messages came from.
+            assert.deepEqual(batch.epoch, {
+              start: 1_700_000_000_000 + (m.index % 7),
+              iteration: m.index,
+            });
+            seen.push(m.index);
+          }
+        }
+        const expected = Array.from({ length: sends }, (_, i) => (id === 2 ? [i, i] : [i])).flat();
+        assert.deepEqual(seen, expected, `order at peer ${id}`);
+      }
+      const stats = a!.stats();
+      assert.equal(stats.sentMessages, 3 * sends);
+      assert.equal(stats.dropped, 0);
+    });
+
+    test("delivers a batch of 2,000 entries of 256 bytes intact", async () => {
+      const peers = await peerMap(2);
+      const a = transport({ id: 1, peers });
+      const b = transport({ id: 2, peers });
+      const got: InboundBatch[] = [];
+      await b.start((batch) => got.push(batch));
+      const entries = Array.from({ length: 2000 }, (_, i) => ({
+        term: 2,
+        index: 1000 + i,
+        type: EntryType.Normal,
+        data: new Uint8Array(256).fill(i & 0xff),
+      }));
+      a.send({ start: 42, iteration: 1 }, [app(1, 2, 999, entries)]);
+      await waitFor("the large batch", () => got.length === 1);
+      const msg = got[0]!.messages[0]!;
+      assert.equal(msg.entries.length, 2000);
+      msg.entries.forEach((e, i) => {
+        assert.equal(e.index, 1000 + i);
+        assert.equal(e.data.length, 256);
+        assert.ok(
+          e.data.every((byte) => byte === (i & 0xff)),
+          `entry ${i} data corrupted`,
+        );
+      });
+    });
+
+    test("splits a send larger than maxMessageBytes and delivers every message in order", async () => {
+      const peers = await peerMap(2);
+      const limit = 64 * 1024;
+      const a = transport({ id: 1, peers, maxMessageBytes: limit });
+      const b = transport({ id: 2, peers, maxMessageBytes: limit });
+      const got: InboundBatch[] = [];
+      await b.start((batch) => got.push(batch));
+      const payload = new Uint8Array(2000);
+      const messages = Array.from({ length: 100 }, (_, i) =>
+        app(1, 2, i, [{ term: 1, index: i, type: EntryType.Normal, data: payload }]),
+      );
+      a.send({ start: 1, iteration: 0 }, messages);
+      await waitFor("every message", () => got.flatMap((batch) => batch.messages).length === 100);
+      assert.ok(got.length > 1, "one message of more than the limit would have been refused");
+      assert.deepEqual(
+        got.flatMap((batch) => batch.messages.map((m) => m.index)),
+        messages.map((m) => m.index),
+      );
+      // A single message that cannot fit is dropped and counted, never sent.
+      const huge = app(1, 2, 500, [
+        { term: 1, index: 500, type: EntryType.Normal, data: new Uint8Array(limit) },
+      ]);
+      a.send({ start: 1, iteration: 0 }, [huge]);
+      assert.equal(a.stats().dropped, 1);
+    });
+
+    test("reconnects after a peer comes up, goes down and comes back", async () => {
+      const peers = await peerMap(2);
+      const a = transport({ id: 1, peers, backoffMaxMs: 200 });
+      const unreachable: number[] = [];
+      a.onUnreachable((id) => unreachable.push(id));
+      await a.start(() => {});
+
+      // Peer 2 is down: sending must neither throw nor crash, and reports it unreachable.
+      let next = 0;
+      const sendOne = (): void => a.send({ start: 7, iteration: 0 }, [app(1, 2, next++)]);
+      sendOne();
+      await waitFor("an unreachable report", () => unreachable.includes(2));
+
+      for (let round = 0; round < 2; round++) {
+        const got: number[] = [];
+        const b = transport({ id: 2, peers });
+        await b.start((batch) => {
+          for (const m of batch.messages) got.push(m.index);
+        });
+        const firstAfterUp = next;
+        const timer = setInterval(sendOne, 10);
+        try {
+          await waitFor(`delivery after peer 2 came up (round ${round})`, () =>
+            got.some((index) => index > firstAfterUp),
+          );
+        } finally {
+          clearInterval(timer);
+        }
+        // Order holds across the reconnection: whatever arrives, arrives in send order.
+        assert.deepEqual(
+          got,
+          [...got].sort((x, y) => x - y),
+        );
+        unreachable.length = 0;
+        await b.stop();
+        sendOne();
+        await waitFor(`an unreachable report after peer 2 stopped (round ${round})`, () =>
+          unreachable.includes(2),
+        );
+      }
+    });
+
+    test("a full queue to a down peer drops and counts instead of growing", async () => {
+      const peers = await peerMap(2);
+      const maxQueueBytes = 64 * 1024;
+      const maxQueueBatches = 8;
+      const a = transport({ id: 1, peers, maxQueueBytes, maxQueueBatches });
+      const unreachable: number[] = [];
+      a.onUnreachable((id) => unreachable.push(id));
+      const entry = { term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(4000) };
+      for (let i = 0; i < 200; i++) a.send({ start: 1, iteration: 0 }, [app(1, 2, i, [entry])]);
+      const link = a.linkStats(2)!;
+      assert.ok(link.queuedBatches <= maxQueueBatches, `queued ${link.queuedBatches} batches`);
+      assert.ok(link.queuedBytes <= maxQueueBytes, `queued ${link.queuedBytes} bytes`);
+      assert.equal(a.stats().dropped, 200 - link.queuedBatches);
+      await waitFor("an unreachable report", () => unreachable.includes(2));
+
+      // Messages to an id outside the peer list are dropped the same way.
+      a.send({ start: 1, iteration: 0 }, [app(1, 9, 0)]);
+      assert.equal(a.stats().dropped, 201 - link.queuedBatches);
+    });
+
+    test("a port in use fails start() with an error naming the address", async () => {
+      const [port] = await freePorts(1);
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
+      try {
+        const peers = new Map([[1, `127.0.0.1:${port}`]]);
+        const t = transport({ id: 1, peers });
+        await assert.rejects(
+          t.start(() => {}),
+          (err: Error) => {
+            assert.match(err.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
+            assert.ok(!err.message.includes("\n"), "a one-line error");
+            return true;
+          },
+        );
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    });
+
+    test("pings answered by the transport give a one-way latency that includes --net-delay", async () => {
+      const peers = await peerMap(2);
+      const delay: NetDelay = { delayMs: 15, jitterMs: 0 };
+      const a = transport({ id: 1, peers, netDelay: delay, pingIntervalMs: 20 });
+      const b = transport({ id: 2, peers, netDelay: delay, pingIntervalMs: 20 });
+      const got: InboundBatch[] = [];
+      assert.equal(a.stats().oneWayP50Ns, undefined, "no figure before any ping");
+      await a.start(() => {});
+      await b.start((batch) => got.push(batch));
+      // Links open on first use; pings then flow on each.
+      a.send({ start: 1, iteration: 0 }, [app(1, 2, 1)]);
+      b.send({ start: 1, iteration: 0 }, [app(2, 1, 1)]);
+      await waitFor("one-way figures on both sides", () => {
+        return a.stats().oneWayP50Ns !== undefined && b.stats().oneWayP50Ns !== undefined;
+      });
+      for (const t of [a, b]) {
+        // Ping and pong each wait out the delay: half the round trip is at least one delay.
+        assert.ok(t.stats().oneWayP50Ns! >= 14.9e6, `one-way ${t.stats().oneWayP50Ns} ns`);
+      }
+      // Raft never sees a ping.
+      assert.ok(got.every((batch) => batch.messages.length > 0));
+    });
+
+    test("with --net-delay and jitter, each link delivers in send order and never early", async () => {
+      const peers = await peerMap(3);
+      const delay: NetDelay = { delayMs: 4, jitterMs: 4 };
+      const a = transport({ id: 1, peers, netDelay: delay });
+      const received = new Map<number, { index: number; at: number }[]>([
+        [2, []],
+        [3, []],
+      ]);
+      const b = transport({ id: 2, peers });
+      const c = transport({ id: 3, peers });
+      await a.start(() => {});
+      for (const t of [b, c]) {
+        await t.start((batch) => {
+          const now = performance.now();
+          for (const m of batch.messages) received.get(t.id)!.push({ index: m.index, at: now });
+        });
+      }
+      const sentAt: number[] = [];
+      const sends = 400;
+      for (let i = 0; i < sends; i++) {
+        sentAt.push(performance.now());
+        a.send({ start: 1, iteration: 0 }, [app(1, 2, i), app(1, 3, i)]);
+        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await waitFor("every message", () =>
+        [...received.values()].every((list) => list.length === sends),
+      );
+      for (const [id, list] of received) {
+        assert.deepEqual(
+          list.map((r) => r.index),
+          Array.from({ length: sends }, (_, i) => i),
+          `order at peer ${id}`,
+        );
+        // Delivered no earlier than the smallest delay the jitter allows (0 here), and on
+        // average about the delay: the lower bound is the behaviour, checked per message.
+        for (const r of list) assert.ok(r.at >= sentAt[r.index]!, `message ${r.index} early`);
+      }
+      assert.equal(a.stats().dropped, 0);
+    });
+
+    test("--net-delay holds every message for at least the delay", async () => {
+      const peers = await peerMap(2);
+      const a = transport({ id: 1, peers, netDelay: { delayMs: 20, jitterMs: 0 } });
+      const b = transport({ id: 2, peers });
+      const at: number[] = [];
+      await a.start(() => {});
+      await b.start(() => at.push(performance.now()));
+      // The first send opens the link; time only sends over an open link.
+      a.send({ start: 1, iteration: 0 }, [app(1, 2, 0)]);
+      await waitFor("the first delivery", () => at.length === 1);
+      const sent: number[] = [];
+      for (let i = 1; i <= 5; i++) {
+        sent.push(performance.now());
+        a.send({ start: 1, iteration: 0 }, [app(1, 2, i)]);
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+      await waitFor("every delivery", () => at.length === 6);
+      sent.forEach((t, i) => {
+        assert.ok(at[i + 1]! - t >= 19.9, `message ${i + 1} waited ${at[i + 1]! - t} ms`);
+      });
+    });
+
+    test("stop() returns promptly with open streams both ways and a peer down", async () => {
+      const peers = await peerMap(3);
+      const a = transport({ id: 1, peers });
+      const b = transport({ id: 2, peers });
+      let got = 0;
+      await a.start(() => {});
+      await b.start(() => {
+        got++;
+      });
+      a.send({ start: 1, iteration: 0 }, [app(1, 2, 1), app(1, 3, 1)]);
+      b.send({ start: 1, iteration: 0 }, [app(2, 1, 1)]);
+      await waitFor("a delivery", () => got > 0);
+      const t0 = performance.now();
+      await Promise.all([a.stop(), b.stop()]);
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 2000, `stop took ${elapsed.toFixed(0)} ms`);
+      // After stop, sends are dropped quietly.
+      a.send({ start: 1, iteration: 0 }, [app(1, 2, 2)]);
+      assert.equal(a.stats().dropped, 1);
+    });
+  });
+}
