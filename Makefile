@@ -6,7 +6,7 @@ BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
 
-.PHONY: all build test lint typecheck bench soak clean deps-browser
+.PHONY: all build test lint typecheck bench soak leader-starts clean deps-browser
 
 all: build
 
@@ -43,6 +43,12 @@ deps-browser:
 # (durable, embedded) storage; e.g. make bench BENCH_ARGS="--wal mem --engine mem --count 3".
 bench: build
 	node dist/src/cmd/local-cluster.js $(BENCH_ARGS)
+
+# 200 back-to-back leader processes against the same followers, every 5th with a follower
+# SIGKILLed and restarted mid-run: how many failed to lead (goal 0). ~10 minutes.
+LEADER_STARTS_ARGS ?=
+leader-starts: build
+	node dist/src/e2e/leader-starts.js $(LEADER_STARTS_ARGS)
 
 soak: build
 	node dist/src/raft/sim/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)

@@ -3,6 +3,7 @@ import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
 import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
 import { parseDuration } from "./duration.js";
+import { EXIT_DROPPED } from "./exit-codes.js";
 import { type PeerAddress, parsePeers } from "./peers.js";
 
 /** The names a component flag accepts (from the component's registry) and its default. */
@@ -44,6 +45,8 @@ export interface LeaderOptions extends NodeOptions {
   maxrate: number;
   /** Where to write the JSON results, if anywhere. */
   json: string | undefined;
+  /** Exit 0 even when proposals were dropped or timed out. */
+  allowDrops: boolean;
 }
 
 /** Where the parser writes and how it ends the process; injectable for tests. */
@@ -69,7 +72,7 @@ export const USAGE_EXIT_CODE = 2;
 
 type Program = "rafttoy-follower" | "rafttoy-leader";
 
-const BOOLEAN_FLAGS = new Set(["metrics", "help"]);
+const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops"]);
 
 /**
  * The flags every process of one cluster must share (components and Raft timing), as
@@ -188,6 +191,11 @@ function leaderFlags(y: Argv): Argv {
     .option("json", {
       type: "string",
       describe: "write every result, the configuration and the histograms to this file",
+    })
+    .option("allow-drops", {
+      type: "boolean",
+      describe: `exit 0 even when proposals were dropped or timed out (else exit ${EXIT_DROPPED})`,
+      default: false,
     });
 }
 
@@ -408,6 +416,7 @@ function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOpt
     count: wholeNumber(raw, "count", 1),
     maxrate,
     json: text(raw, "json"),
+    allowDrops: flag(raw, "allow-drops"),
   };
 }
 

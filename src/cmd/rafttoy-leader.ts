@@ -6,8 +6,10 @@ import type { Benchtime } from "../bench/benchtime.js";
 import { runBenchmarks } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
+import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
+import { QuorumWatch } from "../peer/quorum-watch.js";
 import { collectFollowers } from "./cluster-ipc.js";
 
 const LEAD_TIMEOUT_MS = 60_000;
@@ -34,9 +36,18 @@ async function main(): Promise<number> {
   await peer.campaignUntilLeader(LEAD_TIMEOUT_MS);
   await peer.waitForAllCaughtUp(LEAD_TIMEOUT_MS);
   log("rafttoy-leader: leading, followers caught up");
+  // From here on, a leader that stops committing or leading ends the session.
+  const watch = new QuorumWatch(peer, {
+    electionTimeoutMs: opts.tickMs * opts.electionTicks,
+    onLost: (line) => {
+      log(`rafttoy-leader: ${line}`);
+      process.exit(EXIT_FAILED);
+    },
+  });
+  watch.resume();
   let first = true;
-  const { bench, benchtime, count, maxrate, json, peers, ...components } = opts;
-  await runBenchmarks({
+  const { bench, benchtime, count, maxrate, json, peers, allowDrops, ...components } = opts;
+  const report = await runBenchmarks({
     pattern: bench,
     benchtime,
     count,
@@ -59,9 +70,11 @@ async function main(): Promise<number> {
         });
         node.metrics.reset();
       }
+      watch.pause();
       await peer.newEpoch();
       await peer.campaignUntilLeader(LEAD_TIMEOUT_MS);
       await peer.waitForAllCaughtUp(LEAD_TIMEOUT_MS);
+      watch.resume();
     },
     components: {
       pipeline: opts.pipeline,
@@ -90,14 +103,18 @@ async function main(): Promise<number> {
       benchtime,
       count,
       maxrate,
+      allowDrops,
     },
     walSyncMode: node.storage.description,
     ...(json !== undefined ? { jsonPath: json } : {}),
     out: (line) => process.stdout.write(`${line}\n`),
     log,
   });
+  watch.stop();
   await node.stop();
-  return 0;
+  const verdict = dropsVerdict(report.dropped, allowDrops);
+  if (verdict.line !== undefined) log(`rafttoy-leader: ${verdict.line}`);
+  return verdict.code;
 }
 
 main().then(
