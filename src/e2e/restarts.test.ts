@@ -114,7 +114,7 @@ describe("follower restarts", { concurrency: false }, () => {
         "--bench",
         "conc=16/bytes=256",
         "--benchtime",
-        "6s",
+        "12s",
       ]);
       // The warm-up lasts at most 1 s; then the measured run's epoch begins.
       await leader.waitFor(/warming up/);
@@ -125,7 +125,11 @@ describe("follower restarts", { concurrency: false }, () => {
       await sleep(300);
       restarted = follower(peers, 3, dir, args);
       await restarted.waitFor(/restarted at index [1-9]/);
-      await leader.waitFor(/leader 1: peer 3 caught up in \d+ ms/, 20_000);
+      await leader
+        .waitFor(/leader 1: peer 3 caught up in \d+ ms/, 20_000)
+        .catch((err: Error) =>
+          assert.fail(`${err.message}\nrestarted follower:\n${restarted?.stderr()}`),
+        );
       const code = await leader.exited;
       assert.equal(code, 0, leader.stderr());
       assert.match(leader.stderr(), /leader 1: peer 3 fell behind/);
