@@ -94,7 +94,9 @@ function rowCells(row: ComparisonRow, c: Comparison, notes: Footnotes): string[]
 function alignRows(rows: readonly string[][]): string[] {
   const widths: number[] = [];
   for (const r of rows)
-    r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+    });
   return rows.map((r) =>
     r
       .map((cell, i) =>
