@@ -10,6 +10,9 @@ import {
   concatBatches,
   decodeBatch,
   encodeBatch,
+  encodeBatchParts,
+  encodePing,
+  readPing,
   sameBatchHeader,
   WireFormatError,
 } from "./codec.js";
@@ -194,6 +197,45 @@ describe("codec", () => {
       assert.deepEqual(decodedPlain(decodeBatch(bytes)), want, `round ${round}, seed ${SEED}`);
       assert.deepEqual(protobufjsPlain(bytes), want, `protobufjs, round ${round}, seed ${SEED}`);
     }
+  });
+
+  test("encodeBatchParts: the parts join to encodeBatch's bytes; large data is not copied", () => {
+    const rng = new SeededRng(SEED ^ 0x2545f491);
+    const log = Array.from({ length: 48 }, () => randomEntry(rng));
+    for (let round = 0; round < 300; round++) {
+      const epoch = randomEpoch(rng);
+      const messages = Array.from({ length: rng.intn(5) }, () => {
+        const m = randomMessage(rng);
+        const from = rng.intn(log.length);
+        // Slices of one log, as a leader sends, so encodeBatch's cache is in play too.
+        return rng.intn(2) === 0 ? { ...m, entries: log.slice(from, from + rng.intn(9)) } : m;
+      });
+      const minShared = 1 + rng.intn(300);
+      // Either order: the cache left by one must not leak into the other.
+      const first = rng.intn(2) === 0;
+      const whole = first ? encodeBatch(epoch, 7, messages) : undefined;
+      const { parts, length } = encodeBatchParts(epoch, 7, messages, minShared);
+      const want = whole ?? encodeBatch(epoch, 7, messages);
+      const joined = Buffer.concat(parts);
+      assert.equal(length, joined.length, `round ${round}, seed ${SEED}`);
+      assert.deepEqual([...joined], [...want], `round ${round}, seed ${SEED}`);
+      const large = messages.flatMap((m) => m.entries).filter((e) => e.data.length >= minShared);
+      for (const e of large) {
+        assert.ok(
+          parts.some((p) => p === e.data),
+          `entry data of ${e.data.length} bytes was copied (round ${round}, seed ${SEED})`,
+        );
+      }
+    }
+  });
+
+  test("a ping reads as an empty RaftBatch to protobuf and carries its clock", () => {
+    const bytes = encodePing(12345.678);
+    assert.equal(readPing(bytes), 12345.678);
+    assert.equal(readPing(encodeBatch({ start: 1, iteration: 0 }, 1, [])), undefined);
+    assert.deepEqual(decodeBatch(bytes).messages, []);
+    const decoded = RaftBatchType.toObject(RaftBatchType.decode(bytes)) as { ping?: number };
+    assert.equal(decoded.ping, 12345.678);
   });
 
   test("batches written by protobufjs decode the same", () => {

@@ -164,6 +164,8 @@ function rememberWrittenEntries(): void {
 }
 
 function cachedEntries(entries: readonly Entry[]): Uint8Array | undefined {
+  // Writing parts, entry data stays out of the batch buffer: there is no contiguous copy.
+  if (parts !== undefined) return undefined;
   const n = entries.length;
   if (n !== shared.count || n === 0) return undefined;
   if (entries[0] !== shared.first || entries[n - 1] !== shared.last) return undefined;
@@ -263,7 +265,7 @@ function putEntries(buf: Uint8Array, pos: number, entries: readonly Entry[], slo
   }
   const start = pos;
   pos = writeEntries(buf, pos, entries, slot);
-  if (entries.length >= MIN_CACHED_ENTRIES) {
+  if (entries.length >= MIN_CACHED_ENTRIES && parts === undefined) {
     written.entries = entries;
     written.bytes = buf.subarray(start, pos);
   }
@@ -284,6 +286,14 @@ function writeEntries(
     pos = putUintField(buf, pos, TAG_ENTRY_TERM, e.term);
     pos = putUintField(buf, pos, TAG_ENTRY_INDEX, e.index);
     pos = putUintField(buf, pos, TAG_ENTRY_TYPE, e.type);
+    if (parts !== undefined && e.data.length >= parts.minShared) {
+      // The data itself becomes a part of its own: written out by reference, not copied.
+      buf[pos] = TAG_ENTRY_DATA;
+      pos = putUint(buf, pos + 1, e.data.length);
+      parts.out.push(buf.subarray(parts.segmentStart, pos), e.data);
+      parts.segmentStart = pos;
+      continue;
+    }
     pos = putBytesField(buf, pos, TAG_ENTRY_DATA, e.data);
   }
   return pos;
@@ -330,6 +340,56 @@ function putMessage(buf: Uint8Array, pos: number, m: Message, size: number, slot
  * Returns a Node Buffer (a Uint8Array) so gRPC can send it without another copy.
  */
 export function encodeBatch(epoch: Epoch, from: number, messages: readonly Message[]): Uint8Array {
+  return encodeInto(epoch, from, messages, 0);
+}
+
+// While encodeBatchParts runs: where the parts go, and the start of the current segment of
+// the batch buffer (bytes written since the last part was cut).
+let parts: { out: Uint8Array[]; minShared: number; segmentStart: number } | undefined;
+
+/**
+ * The bytes of `encodeBatch` as a list of parts whose concatenation is exactly those
+ * bytes, for a writer that can gather (one writev): entry data of at least `minShared`
+ * bytes is not copied into the batch but handed out as a part of its own, the caller's
+ * own array, which must not change until written. With no entry that large, it is one
+ * part, the same as encodeBatch. Returns the parts and their total length.
+ */
+export function encodeBatchParts(
+  epoch: Epoch,
+  from: number,
+  messages: readonly Message[],
+  minShared: number,
+): { parts: Uint8Array[]; length: number } {
+  let shared = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const entries = messages[i]!.entries;
+    for (let k = 0; k < entries.length; k++) {
+      const len = entries[k]!.data.length;
+      if (len >= minShared) shared += len;
+    }
+  }
+  if (shared === 0) {
+    const bytes = encodeBatch(epoch, from, messages);
+    return { parts: [bytes], length: bytes.length };
+  }
+  parts = { out: [], minShared, segmentStart: 0 };
+  try {
+    const buf = encodeInto(epoch, from, messages, shared);
+    const out = parts.out;
+    if (parts.segmentStart < buf.length) out.push(buf.subarray(parts.segmentStart));
+    return { parts: out, length: buf.length + shared };
+  } finally {
+    parts = undefined;
+  }
+}
+
+/** Encodes into one buffer `external` bytes shorter than the batch (data left to parts). */
+function encodeInto(
+  epoch: Epoch,
+  from: number,
+  messages: readonly Message[],
+  external: number,
+): Uint8Array {
   if (messageSizes.length < messages.length) {
     messageSizes = new Float64Array(Math.max(messages.length, messageSizes.length * 2));
   }
@@ -348,9 +408,10 @@ export function encodeBatch(epoch: Epoch, from: number, messages: readonly Messa
     total += lenFieldSize(size);
   }
 
-  const out = Buffer.allocUnsafe(total);
+  const size = total - external;
+  const out = Buffer.allocUnsafe(size);
   // Stores into a plain Uint8Array view are cheaper than into the Buffer subclass.
-  const buf = new Uint8Array(out.buffer, out.byteOffset, total);
+  const buf = new Uint8Array(out.buffer, out.byteOffset, size);
   buf[0] = TAG_BATCH_EPOCH;
   let pos = putUint(buf, 1, epochLen);
   pos = putUintField(buf, pos, TAG_EPOCH_START, epoch.start);
@@ -363,8 +424,8 @@ export function encodeBatch(epoch: Epoch, from: number, messages: readonly Messa
     slot += m.entries.length;
   }
   rememberWrittenEntries();
-  if (pos !== total) {
-    throw new Error(`encodeBatch wrote ${pos} bytes into a buffer sized ${total}`);
+  if (pos !== size) {
+    throw new Error(`encodeBatch wrote ${pos} bytes into a buffer sized ${size}`);
   }
   return out;
 }

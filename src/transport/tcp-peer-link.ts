@@ -23,8 +23,13 @@ export interface TcpPeerLinkOptions {
 /** A frame waiting to be written. Control frames (ping, pong) carry no messages. */
 export interface OutboundFrame {
   kind: FrameKind;
-  /** The frame's body; for a control frame, the whole frame, header included. */
-  bytes: Uint8Array;
+  /**
+   * A batch frame's body, in parts written one after the other (large entry data is a part
+   * of its own, never copied); a control frame is one part, header included.
+   */
+  parts: Uint8Array[];
+  /** Bytes in all parts. */
+  length: number;
   messages: number;
 }
 
@@ -86,24 +91,24 @@ export class TcpPeerLink {
   }
 
   /** Queues a batch; drops and counts it when the queue is full or the link stopped. */
-  sendBatch(bytes: Uint8Array, messages: number): void {
+  sendBatch(parts: Uint8Array[], length: number, messages: number): void {
     if (
       this.state === "stopped" ||
       this.queuedFrames >= this.options.maxQueueBatches ||
-      this.queuedBytes + bytes.length > this.options.maxQueueBytes
+      this.queuedBytes + length > this.options.maxQueueBytes
     ) {
       this.events.dropped(this.peerId, messages);
       this.events.unreachable(this.peerId);
       return;
     }
     if (this.state !== "open") this.events.unreachable(this.peerId);
-    this.accept({ kind: FrameKind.Batch, bytes, messages });
+    this.accept({ kind: FrameKind.Batch, parts, length, messages });
   }
 
   /** Queues a ping or pong while connected; without a connection it is simply not sent. */
   sendControl(kind: typeof FrameKind.Ping | typeof FrameKind.Pong, frame: Uint8Array): void {
     if (this.state !== "open") return;
-    this.accept({ kind, bytes: frame, messages: 0 });
+    this.accept({ kind, parts: [frame], length: frame.length, messages: 0 });
   }
 
   /** Takes over `socket` (dialed or accepted, hello already exchanged) as the connection. */
@@ -172,7 +177,7 @@ export class TcpPeerLink {
 
   private accept(frame: OutboundFrame): void {
     this.queuedFrames++;
-    this.queuedBytes += frame.bytes.length;
+    this.queuedBytes += frame.length;
     if (this.delay !== undefined) this.delay.push(frame);
     else this.arrive1(frame);
   }
@@ -194,7 +199,7 @@ export class TcpPeerLink {
 
   private forget(frame: OutboundFrame): void {
     this.queuedFrames--;
-    this.queuedBytes -= frame.bytes.length;
+    this.queuedBytes -= frame.length;
   }
 
   private dropControlFrames(): void {
@@ -228,12 +233,13 @@ export class TcpPeerLink {
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       if (frame.kind === FrameKind.Batch) {
-        socket.write(frameHeader(FrameKind.Batch, frame.bytes.length));
+        socket.write(frameHeader(FrameKind.Batch, frame.length));
         batches++;
         messages += frame.messages;
       }
-      socket.write(frame.bytes);
-      bytes += frame.bytes.length;
+      const parts = frame.parts;
+      for (let k = 0; k < parts.length; k++) socket.write(parts[k]!);
+      bytes += frame.length;
     }
     socket.uncork();
     this.queuedFrames -= frames.length;

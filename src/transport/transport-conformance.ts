@@ -182,6 +182,37 @@ export function transportConformance(
       });
     });
 
+    test("delivers 64 entries of 16 KiB intact, each its own bytes", async () => {
+      const peers = await peerMap(2);
+      const a = transport({ id: 1, peers });
+      const b = transport({ id: 2, peers });
+      const got: InboundBatch[] = [];
+      await b.start((batch) => got.push(batch));
+      const entries = Array.from({ length: 64 }, (_, i) => ({
+        term: 2,
+        index: 10 + i,
+        type: EntryType.Normal,
+        data: new Uint8Array(16384).fill(i + 1),
+      }));
+      // Twice: once alone, once beside a small message in the same batch.
+      a.send({ start: 42, iteration: 1 }, [app(1, 2, 9, entries)]);
+      a.send({ start: 42, iteration: 1 }, [app(1, 2, 9, entries), app(1, 2, 73)]);
+      await waitFor("both batches", () => got.flatMap((batch) => batch.messages).length === 3);
+      const messages = got.flatMap((batch) => batch.messages);
+      for (const m of [messages[0]!, messages[1]!]) {
+        assert.equal(m.entries.length, 64);
+        m.entries.forEach((e, i) => {
+          assert.equal(e.index, 10 + i);
+          assert.equal(e.data.length, 16384);
+          assert.ok(
+            e.data.every((byte) => byte === i + 1),
+            `entry ${i} data corrupted`,
+          );
+        });
+      }
+      assert.equal(messages[2]!.index, 73);
+    });
+
     test("splits a send larger than maxMessageBytes and delivers every message in order", async () => {
       const peers = await peerMap(2);
       const limit = 64 * 1024;
