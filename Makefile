@@ -41,8 +41,10 @@ deps-browser:
 
 # A local 3-process cluster on loopback running the default matrix on the default
 # (durable, embedded) storage; e.g. make bench BENCH_ARGS="--wal mem --engine mem --count 3".
-bench: build
-	node dist/src/cmd/local-cluster.js $(BENCH_ARGS)
+# stdout carries result lines only: the build's own output goes to stderr, and nothing is echoed.
+bench:
+	@$(MAKE) --no-print-directory -s build >&2
+	@node dist/src/cmd/local-cluster.js $(BENCH_ARGS)
 
 # 200 back-to-back leader processes against the same followers, every 5th with a follower
 # SIGKILLed and restarted mid-run: how many failed to lead (goal 0). ~10 minutes.

@@ -186,7 +186,8 @@ export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
       name: runs[0]!.name,
       fullName: runs[0]!.fullName,
       runs: runs.length,
-      proposals: of((r) => r.proposals),
+      // A whole number, as the N of a result line must be (an even count's median may not be).
+      proposals: Math.round(of((r) => r.proposals)),
       dropped: runs.reduce((sum, r) => sum + r.dropped, 0),
       nsPerOp: of((r) => r.nsPerOp),
       mbPerS: of((r) => r.mbPerS),

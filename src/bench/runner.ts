@@ -25,12 +25,30 @@ import {
   type WorkloadResult,
 } from "./workload.js";
 
+/** A progress line is redrawn at most this often (~10 times a second). */
+const PROGRESS_TICK_MS = 100;
+
 export interface PrepareInfo {
   benchCase: BenchCase;
   /** 1-based run number among the --count runs of this case. */
   run: number;
   /** 0-based position of this run in the whole session. */
   index: number;
+}
+
+/** Where a session stands, for a progress line. */
+export interface RunProgress {
+  /** 1-based position of the current run in the session, and the session's number of runs. */
+  runIndex: number;
+  runs: number;
+  /** The case's name and the run's number among its --count runs. */
+  name: string;
+  run: number;
+  count: number;
+  /** Time into the current run, and proposals acknowledged and dropped in it so far. */
+  elapsedMs: number;
+  proposals: number;
+  dropped: number;
 }
 
 /** Where the runner gets the component latencies of a run, for its floor. */
@@ -71,6 +89,8 @@ export interface RunnerOptions {
   out: (line: string) => void;
   /** Progress notes on long runs (stderr). */
   log: (line: string) => void;
+  /** Where the session stands, about ten times a second while a run is timed. */
+  onProgress?: (p: RunProgress) => void;
   /** How often a running benchmark reports progress, in ms (default 5,000). */
   progressEveryMs?: number;
   /** The "-N" suffix of result names (default os.availableParallelism()). */
@@ -118,7 +138,8 @@ export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
   for (const benchCase of cases) {
     for (let run = 1; run <= opts.count; run++) {
       await opts.prepare?.({ benchCase, run, index: index++ });
-      const result = await measureRun(opts, benchCase, run, cores);
+      const position = { runIndex: index, runs: cases.length * opts.count };
+      const result = await measureRun(opts, benchCase, run, cores, position);
       opts.out(formatRunLine(result));
       if (result.dropped > 0) {
         opts.log(`${result.fullName} run ${run}: dropped ${JSON.stringify(result.failures)}`);
@@ -149,6 +170,7 @@ async function measureRun(
   benchCase: BenchCase,
   run: number,
   cores: number,
+  position: { runIndex: number; runs: number },
 ): Promise<RunResult> {
   const latency = newHdrHistogram();
   const progress: WorkloadProgress = { issued: 0, completed: 0, failed: 0 };
@@ -168,6 +190,22 @@ async function measureRun(
     );
   }, opts.progressEveryMs ?? 5_000);
   reporter.unref();
+  const onProgress = opts.onProgress;
+  const ticker =
+    onProgress === undefined
+      ? undefined
+      : setInterval(() => {
+          onProgress({
+            ...position,
+            name: benchCase.name,
+            run,
+            count: opts.count,
+            elapsedMs: performance.now() - startedAt,
+            proposals: progress.completed,
+            dropped: progress.failed,
+          });
+        }, PROGRESS_TICK_MS);
+  ticker?.unref();
 
   await opts.components?.start();
   const cpuBefore = process.cpuUsage();
@@ -180,6 +218,7 @@ async function measureRun(
         : await runClosedLoop({ ...common, conc: benchCase.conc ?? 1 });
   } finally {
     clearInterval(reporter);
+    clearInterval(ticker);
   }
   const wallNs = Number(process.hrtime.bigint() - wallBefore);
   const cpu = process.cpuUsage(cpuBefore);

@@ -4,6 +4,7 @@
 // answers back, and draws the progress. A process started by hand has no channel: it then
 // measures only itself, and says so in the JSON (followerSyncSource "leader").
 
+import type { RunProgress } from "../bench/runner.js";
 import type { MetricsJson } from "../metrics/metrics.js";
 import type { ProbeSnapshot } from "../metrics/probes.js";
 
@@ -30,21 +31,19 @@ export interface CollectReply {
 }
 
 /** Leader -> launcher: where the session stands, for the progress line. */
-export interface ProgressReport {
+export interface ProgressReport extends RunProgress {
   kind: "progress";
-  /** 1-based position of this run among all runs of the session, and their number. */
-  runIndex: number;
-  runs: number;
-  name: string;
-  elapsedMs: number;
-  proposals: number;
-  dropped: number;
 }
 
 export type IpcMessage = CollectRequest | FollowerSnapshot | CollectReply | ProgressReport;
 
 export function isIpcMessage(m: unknown): m is IpcMessage {
   return typeof m === "object" && m !== null && typeof (m as { kind?: unknown }).kind === "string";
+}
+
+/** Whether this process was started with an IPC channel (by local-cluster). */
+export function hasParentChannel(): boolean {
+  return process.send !== undefined && process.connected;
 }
 
 /** Sends on this process's IPC channel if it has one; never keeps the process alive. */

@@ -3,20 +3,29 @@
 // ports, starts two followers and a leader from the compiled binaries beside this file,
 // runs the leader's benchmark matrix (extra arguments are forwarded), prints the result
 // lines, stops the followers (SIGTERM, then SIGKILL after a grace period) and exits non-zero
-// if any process failed. JSON results go to results/ unless --json says otherwise.
+// if any process failed. JSON results go to results/ unless --json says otherwise; the
+// processes' own log lines go to a .log file beside it (and to stderr with --verbose), and
+// a failed process's last lines are shown.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, realpathSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, realpathSync, rmSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
-import { type CollectReply, isIpcMessage } from "./cluster-ipc.js";
+import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
+import { ProgressLine, wantsProgressLine } from "./progress-line.js";
+import { summarizeSession } from "./session-summary.js";
 
 const HELP = `Usage: local-cluster [leader and component flags...]
 
 Starts two rafttoy-follower processes and one rafttoy-leader on 127.0.0.1 (free ports),
 runs the leader's benchmarks and stops the followers.
+
+stdout: the result lines only (Go benchmark format). stderr: a progress line (on a terminal,
+CI unset), then a summary table of every case and where the JSON, the log (every process's
+own output) and the HTML report (report.html beside the JSON) went. --verbose: every
+process's log lines on stderr as they come.
 
 Flags given here are passed on: --pipeline, --wal, --wal-delay, --engine, --transport,
 --net-delay, --metrics, --tick, --election-ticks and --heartbeat-ticks to all three
@@ -28,6 +37,8 @@ the leader's flags.
 
 const SHARED_FLAGS = new Set(SHARED_NODE_FLAGS.map((f) => `--${f}`));
 const STOP_GRACE_MS = 5000;
+/** Lines of a process's output kept to show when it fails. */
+const TAIL_LINES = 20;
 
 /** `--metrics`, `--no-metrics` and the like take no value. */
 function isFlagWithoutValue(arg: string): boolean {
@@ -76,14 +87,22 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** Copies a child's output to stderr, each line labelled; resolves at the first line matching `ready`. */
-function prefixLines(child: ChildProcess, label: string, ready: RegExp): Promise<void> {
+/**
+ * Reads a child's output line by line into `sink` (labelled); resolves at the first line
+ * matching `ready`, or when the child exits.
+ */
+function readLines(
+  child: ChildProcess,
+  streams: ReadonlyArray<NodeJS.ReadableStream | null>,
+  sink: (line: string) => void,
+  ready?: RegExp,
+): Promise<void> {
   return new Promise((resolve) => {
-    for (const stream of [child.stdout, child.stderr]) {
+    for (const stream of streams) {
       if (stream === null) continue;
       createInterface({ input: stream }).on("line", (line) => {
-        process.stderr.write(`[${label}] ${line}\n`);
-        if (ready.test(line)) resolve();
+        sink(line);
+        if (ready?.test(line)) resolve();
       });
     }
     child.once("exit", () => resolve());
@@ -135,12 +154,42 @@ function relayCollects(leader: ChildProcess, followers: readonly ChildProcess[])
   });
 }
 
+/** The value of `--flag v` or `--flag=v` in `args`, if given. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === flag) return args[i + 1];
+    if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** "1:05" or "0:07": a session's elapsed time. */
+function clock(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** The progress line: case i of n, time into the run and the session, proposals so far. */
+export function progressText(p: ProgressReport, sessionMs: number): string {
+  const dropped = p.dropped > 0 ? `, ${p.dropped.toLocaleString("en-US")} dropped` : "";
+  return (
+    `[${p.runIndex}/${p.runs}] ${p.name} run ${p.run}/${p.count}: ` +
+    `${(p.elapsedMs / 1000).toFixed(1)}s, ${p.proposals.toLocaleString("en-US")} proposals${dropped}` +
+    ` (session ${clock(sessionMs)})`
+  );
+}
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  if (args.includes("--help") || args.includes("-h")) {
+  const sessionStart = performance.now();
+  const rawArgs = process.argv.slice(2);
+  if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
     process.stdout.write(HELP);
     return 0;
   }
+  // --verbose belongs to the launcher: every process's own log lines on stderr as they come.
+  const verbose = rawArgs.includes("--verbose");
+  const args = rawArgs.filter((a) => a !== "--verbose");
   const { shared, leader } = splitArgs(args);
   const here = fileURLToPath(new URL(".", import.meta.url));
   const ports = await freePorts(3);
@@ -154,6 +203,37 @@ async function main(): Promise<number> {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     leaderArgs.push("--json", join("results", `bench-${stamp}.json`));
   }
+  const jsonPath = flagValue(leaderArgs, "--json") ?? "results/bench.json";
+  const logPath = `${jsonPath.replace(/\.json$/, "")}.log`;
+  mkdirSync(dirname(logPath), { recursive: true });
+  const logFile = openSync(logPath, "w");
+
+  const progress = new ProgressLine(process.stderr, wantsProgressLine(process.stderr, process.env));
+  const tails = new Map<string, string[]>();
+  let leaderDone = false;
+  /** Every process's log line: to the log file always, to stderr with --verbose. */
+  const logLine = (label: string) => (line: string) => {
+    writeSync(logFile, `[${label}] ${line}\n`);
+    const tail = tails.get(label) ?? [];
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    tails.set(label, tail);
+    // Once the leader is gone the followers only report it unreachable: nothing to show.
+    if (verbose && !(leaderDone && label !== "leader")) {
+      progress.clear();
+      process.stderr.write(`[${label}] ${line}\n`);
+    }
+  };
+  const say = (text: string) => {
+    progress.clear();
+    process.stderr.write(text);
+  };
+  const showTail = (label: string) => {
+    const tail = tails.get(label) ?? [];
+    if (tail.length === 0) return;
+    say(`--- last lines of ${label} (all in ${logPath}) ---\n${tail.join("\n")}\n`);
+  };
+
   const nodeArgs = (id: number) => [
     "--peers",
     peers,
@@ -168,7 +248,9 @@ async function main(): Promise<number> {
     const child = spawn(process.execPath, [join(here, "rafttoy-follower.js"), ...nodeArgs(id)], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
-    listening.push(prefixLines(child, `follower ${id}`, /serving on/));
+    listening.push(
+      readLines(child, [child.stdout, child.stderr], logLine(`follower ${id}`), /serving on/),
+    );
     return child;
   });
   let failed = false;
@@ -177,7 +259,8 @@ async function main(): Promise<number> {
     exited(child).then((code) => {
       if (!stopping) {
         failed = true;
-        process.stderr.write(`local-cluster: follower ${k + 2} exited early (code ${code})\n`);
+        say(`local-cluster: follower ${k + 2} exited early (code ${code})\n`);
+        showTail(`follower ${k + 2}`);
       }
     }),
   );
@@ -187,29 +270,48 @@ async function main(): Promise<number> {
   const leaderChild = spawn(
     process.execPath,
     [join(here, "rafttoy-leader.js"), ...nodeArgs(1), ...leaderArgs],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    { stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
   relayCollects(leaderChild, followers);
+  leaderChild.on("message", (m: unknown) => {
+    if (isIpcMessage(m) && m.kind === "progress") {
+      progress.update(progressText(m, performance.now() - sessionStart));
+    }
+  });
+  // Result lines, and only they, go to stdout.
+  const leaderOut = readLines(leaderChild, [leaderChild.stdout], (line) => {
+    progress.clear();
+    process.stdout.write(`${line}\n`);
+    writeSync(logFile, `[leader] ${line}\n`);
+  });
+  const leaderErr = readLines(leaderChild, [leaderChild.stderr], logLine("leader"));
   const onSignal = (sig: NodeJS.Signals) => {
     leaderChild.kill(sig);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const leaderCode = await exited(leaderChild);
+  leaderDone = true;
+  await Promise.all([leaderOut, leaderErr]);
   stopping = true;
   const followerCodes = await Promise.all(followers.map(stopChild));
   await Promise.all(early);
+  progress.clear();
   if (leaderCode !== 0) {
-    process.stderr.write(`local-cluster: the leader exited with code ${leaderCode}\n`);
+    say(`local-cluster: the leader exited with code ${leaderCode}\n`);
+    showTail("leader");
     failed = true;
   }
   followerCodes.forEach((code, k) => {
     // 143 is the conventional exit after SIGTERM: a clean stop.
     if (code !== 0 && code !== 143) {
-      process.stderr.write(`local-cluster: follower ${k + 2} stopped with code ${code}\n`);
+      say(`local-cluster: follower ${k + 2} stopped with code ${code}\n`);
+      showTail(`follower ${k + 2}`);
       failed = true;
     }
   });
+  closeSync(logFile);
+  await summarizeSession({ jsonPath, logPath, say });
   return failed ? 1 : 0;
 }
 

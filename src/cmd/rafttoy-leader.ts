@@ -3,14 +3,14 @@
 // each selected benchmark in a fresh test epoch and prints one Go-style line per run.
 // An unmeasured warm-up comes before the first run.
 import type { Benchtime } from "../bench/benchtime.js";
-import { runBenchmarks } from "../bench/runner.js";
+import { type RunProgress, runBenchmarks } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
 import { QuorumWatch } from "../peer/quorum-watch.js";
-import { collectFollowers } from "./cluster-ipc.js";
+import { collectFollowers, hasParentChannel, sendToParent, unrefChannel } from "./cluster-ipc.js";
 
 const LEAD_TIMEOUT_MS = 60_000;
 /** Warm-up workers for an open-loop (maxrate) first case. */
@@ -27,6 +27,8 @@ function warmupBenchtime(benchtime: Benchtime): Benchtime {
 }
 
 async function main(): Promise<number> {
+  // The launcher's channel is for extras; it must never keep the leader from exiting.
+  unrefChannel();
   const processStart = Date.now();
   const opts = parseLeaderArgs(process.argv.slice(2), componentRegistries);
   const node = await startNode(opts, processStart);
@@ -108,6 +110,10 @@ async function main(): Promise<number> {
     walSyncMode: node.storage.description,
     ...(json !== undefined ? { jsonPath: json } : {}),
     out: (line) => process.stdout.write(`${line}\n`),
+    // Under local-cluster the launcher draws the progress line on its terminal.
+    ...(hasParentChannel()
+      ? { onProgress: (p: RunProgress) => sendToParent({ kind: "progress", ...p }) }
+      : {}),
     log,
   });
   watch.stop();
