@@ -83,6 +83,8 @@ export interface RunnerOptions {
   config: Record<string, unknown>;
   /** How the WAL makes appends durable ("fdatasync", "none", ...), recorded in the JSON file. */
   walSyncMode: string;
+  /** This process's data directory: its filesystem is recorded with the environment. */
+  dataDir?: string;
   /** --json: rewritten after every run, so a crash keeps the runs done so far. */
   jsonPath?: string;
   /** Result and summary lines (stdout). */
@@ -108,6 +110,15 @@ export interface BenchReport {
   /** All proposals lost over the session, by reason. */
   dropped: { total: number; failures: Record<string, number> };
   metrics: MetricsJson | null;
+  /** Each follower's --metrics histograms at the end of the session, where it sent them. */
+  followers?: FollowerReport[];
+}
+
+export interface FollowerReport {
+  id: number;
+  /** "follower 2": the role the report labels its histograms with. */
+  role: string;
+  metrics: MetricsJson;
 }
 
 /** Runs every selected case `count` times, printing a line per run; returns the full report. */
@@ -119,7 +130,7 @@ export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
   const cores = opts.cores ?? os.availableParallelism();
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
-    environment: benchEnvironment(),
+    environment: benchEnvironment(opts.dataDir),
     walSyncMode: opts.walSyncMode,
     config: opts.config,
     bench: {

@@ -3,7 +3,7 @@
 // each selected benchmark in a fresh test epoch and prints one Go-style line per run.
 // An unmeasured warm-up comes before the first run.
 import type { Benchtime } from "../bench/benchtime.js";
-import { type RunProgress, runBenchmarks } from "../bench/runner.js";
+import { type RunProgress, runBenchmarks, writeReport } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
@@ -97,6 +97,7 @@ async function main(): Promise<number> {
       },
     },
     metrics: node.metrics,
+    dataDir: opts.dataDir,
     config: {
       ...components,
       peers: peers.map((p) => p.address),
@@ -117,6 +118,16 @@ async function main(): Promise<number> {
     log,
   });
   watch.stop();
+  // The followers' own --metrics histograms complete the JSON (under local-cluster).
+  const followers = await collectFollowers();
+  if (json !== undefined && Object.keys(followers).length > 0) {
+    report.followers = Object.entries(followers).map(([id, f]) => ({
+      id: Number(id),
+      role: `follower ${id}`,
+      metrics: f.metrics,
+    }));
+    await writeReport(json, report);
+  }
   await node.stop();
   const verdict = dropsVerdict(report.dropped, allowDrops);
   if (verdict.line !== undefined) log(`rafttoy-leader: ${verdict.line}`);

@@ -1,4 +1,5 @@
 import type { Histogram } from "hdr-histogram-js";
+import { encodeIntoCompressedBase64 } from "hdr-histogram-js";
 import {
   type DistributionSummary,
   type HistogramBackend,
@@ -21,7 +22,8 @@ export interface HistogramSnapshot extends DistributionSummary {
 export interface MetricsJson {
   enabled: boolean;
   backend: HistogramBackend | "none";
-  histograms: Record<string, Omit<HistogramSnapshot, "name">>;
+  /** Each histogram's summary and `hdr`, HDR's compressed base64 encoding (mergeable). */
+  histograms: Record<string, Omit<HistogramSnapshot, "name"> & { hdr?: string }>;
 }
 
 export interface Metrics {
@@ -91,7 +93,10 @@ class EnabledMetrics implements Metrics {
 
   toJSON(): MetricsJson {
     const histograms: MetricsJson["histograms"] = {};
-    for (const { name, ...rest } of this.snapshot()) histograms[name] = rest;
+    for (const { name, ...rest } of this.snapshot()) {
+      const hdr = this.byName.get(name)!.hdr;
+      histograms[name] = { ...rest, hdr: encodeIntoCompressedBase64(hdr) };
+    }
     return { enabled: true, backend: histogramBackend(), histograms };
   }
 }
