@@ -35,6 +35,8 @@ export interface NodeOptions {
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
+  /** --cpu-prof DIR: write this process's CPU profile there at exit (`<role>.cpuprofile`). */
+  cpuProf?: string;
 }
 
 export interface LeaderOptions extends NodeOptions {
@@ -90,6 +92,7 @@ export const SHARED_NODE_FLAGS = [
   "tick",
   "election-ticks",
   "heartbeat-ticks",
+  "cpu-prof",
 ] as const;
 
 /** Whether a flag takes no value. */
@@ -166,6 +169,12 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
       type: "string",
       describe: "ticks between leader heartbeats",
       default: "1",
+    })
+    .option("cpu-prof", {
+      type: "string",
+      describe:
+        "write this process's CPU profile to DIR/<role>.cpuprofile at exit (leader, " +
+        "follower-<id>); open it in Chrome DevTools (Performance tab, Load profile)",
     });
 }
 
@@ -376,6 +385,7 @@ function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions
     tickMs: duration(raw, "tick", true),
     electionTicks,
     heartbeatTicks,
+    ...(raw["cpu-prof"] === undefined ? {} : { cpuProf: text(raw, "cpu-prof")! }),
   };
 }
 

@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
+import { howToOpenProfiles } from "./cpu-profile.js";
 import { ProgressLine, wantsProgressLine } from "./progress-line.js";
 import { summarizeSession } from "./session-summary.js";
 
@@ -312,6 +313,8 @@ async function main(): Promise<number> {
   });
   closeSync(logFile);
   await summarizeSession({ jsonPath, logPath, say });
+  const profiles = flagValue(shared, "--cpu-prof");
+  if (profiles !== undefined) say(`${howToOpenProfiles(profiles)}\n`);
   return failed ? 1 : 0;
 }
 

@@ -4,9 +4,11 @@
 import { parseFollowerArgs } from "../cli/args.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { isIpcMessage, sendToParent } from "./cluster-ipc.js";
+import { profileUntilExit } from "./cpu-profile.js";
 
 async function main(): Promise<void> {
   const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
+  if (opts.cpuProf !== undefined) profileUntilExit(opts.cpuProf, `follower-${opts.id}`, log);
   const node = await startNode(opts);
   stopOnSignals(node);
   // Under local-cluster: the leader asks for this follower's probes at the end of each run.

@@ -11,6 +11,7 @@ import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from 
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
 import { QuorumWatch } from "../peer/quorum-watch.js";
 import { collectFollowers, hasParentChannel, sendToParent, unrefChannel } from "./cluster-ipc.js";
+import { howToOpenProfiles, profileUntilExit } from "./cpu-profile.js";
 
 const LEAD_TIMEOUT_MS = 60_000;
 /** Warm-up workers for an open-loop (maxrate) first case. */
@@ -31,6 +32,12 @@ async function main(): Promise<number> {
   unrefChannel();
   const processStart = Date.now();
   const opts = parseLeaderArgs(process.argv.slice(2), componentRegistries);
+  if (opts.cpuProf !== undefined) {
+    const dir = opts.cpuProf;
+    profileUntilExit(dir, "leader", log);
+    // Said once the profiles are about to be written (local-cluster says it on its terminal).
+    if (!hasParentChannel()) process.once("exit", () => log(howToOpenProfiles(dir)));
+  }
   const node = await startNode(opts, processStart);
   stopOnSignals(node);
   const peer = node.peer;

@@ -43,6 +43,8 @@ test("local-cluster: result lines alone on stdout; table, paths and report on st
       "2",
       "--json",
       "out/run.json",
+      "--cpu-prof",
+      "prof",
     ]);
     assert.equal(code, 0, stderr);
     const lines = stdout.trimEnd().split("\n");
@@ -59,6 +61,12 @@ test("local-cluster: result lines alone on stdout; table, paths and report on st
     assert.match(readFileSync(join(cwd, "out/run.log"), "utf8"), /\[follower 2\] .*serving on/);
     assert.ok(existsSync(join(cwd, "out/report.html")));
     const report = JSON.parse(readFileSync(join(cwd, "out/run.json"), "utf8"));
+    // One profile per process, named by role, in the format DevTools loads.
+    for (const role of ["leader", "follower-2", "follower-3"]) {
+      const profile = JSON.parse(readFileSync(join(cwd, "prof", `${role}.cpuprofile`), "utf8"));
+      assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0, role);
+    }
+    assert.match(stderr, /CPU profiles in prof\/.*Chrome DevTools/);
     // The followers answered: their own syncs are in the floor.
     assert.equal(report.runs[0].floor.components.followerSyncSource, "followers");
   } finally {
