@@ -30,6 +30,8 @@ export interface RunResult {
   latencyNs: DistributionSummary;
   /** Open loop: proposals acknowledged per second over the issuing window; null closed. */
   achievedRate: number | null;
+  /** A step of a --sweep: its share of the closed-loop capacity and the rate offered. */
+  sweep?: SweepStep;
   /** The proposal latencies of this run in HDR's compressed base64 form (mergeable). */
   latencyHdr?: string;
   /** The speed-of-light floor (docs/floor.md); null when a component went unmeasured. */
@@ -67,6 +69,16 @@ export function conc1EquivalentNs(
   latency: DistributionSummary,
 ): number {
   return c.conc !== undefined ? nsPerOp * c.conc : latency.mean;
+}
+
+/** One step of a latency-throughput sweep. */
+export interface SweepStep {
+  /** Share of the capacity offered, in percent. */
+  percent: number;
+  /** The closed-loop capacity the sweep started from, proposals per second. */
+  capacityPerS: number;
+  /** Proposals per second offered (the open loop's maxrate). */
+  offeredRate: number;
 }
 
 /** The Go-style name: "BenchmarkRaft/<case>-<cores>" (no suffix on one core, as Go does). */

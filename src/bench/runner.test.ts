@@ -9,8 +9,15 @@ import { ComponentProbes } from "../metrics/probes.js";
 import { RaftError } from "../raft/errors.js";
 import { parseBenchtime } from "./benchtime.js";
 import { candidateCases, literalValues, selectCases } from "./matrix.js";
-import { fullBenchName, median, summarizeRuns } from "./results.js";
-import { type BenchReport, type PrepareInfo, runBenchmarks } from "./runner.js";
+import { type CaseSummary, fullBenchName, median, summarizeRuns } from "./results.js";
+import {
+  type BenchReport,
+  closedLoopCapacity,
+  type PrepareInfo,
+  runBenchmarks,
+  SWEEP_PERCENTS,
+  sweepSteps,
+} from "./runner.js";
 import type { Proposer } from "./workload.js";
 
 // What tools for Go benchmark output accept: name, N, then value-unit pairs.
@@ -348,6 +355,55 @@ describe("runBenchmarks", () => {
     assert.ok(Math.abs(run.xFloor - (run.nsPerOp * 4) / run.floorNs) < 1e-9);
     assert.ok(run.components?.leader.durableAppendNs.hdr.length);
     assert.match(out[2]!, /floor-ns.*x-floor/);
+  });
+
+  test("--sweep offers 10 % to 120 % of the closed-loop capacity, step by step", async () => {
+    const out: string[] = [];
+    const report = await runBenchmarks({
+      pattern: /^conc=4\/bytes=64$/,
+      benchtime: parseBenchtime("100x"),
+      count: 1,
+      maxrate: 0,
+      sweep: true,
+      proposer: fakeProposer(),
+      config: {},
+      walSyncMode: "none",
+      out: (l) => out.push(l),
+      log: () => {},
+      cores: 2,
+    });
+    assert.equal(report.runs.length, 1 + SWEEP_PERCENTS.length);
+    const capacity = 1e9 / report.runs[0]!.nsPerOp;
+    const steps = report.runs.slice(1);
+    assert.deepEqual(
+      steps.map((r) => r.name),
+      SWEEP_PERCENTS.map((p) => `sweep=${p}%/bytes=64`),
+    );
+    for (const r of steps) {
+      assert.ok(r.sweep !== undefined);
+      assert.equal(r.maxrate, Math.max(1, Math.round((capacity * r.sweep.percent) / 100)));
+      assert.equal(r.sweep.offeredRate, r.maxrate);
+      assert.ok(r.achievedRate !== null && r.achievedRate > 0);
+    }
+    const line = parseGoLine(out[5]!);
+    assert.equal(line.metrics.get("target-ops/s"), steps[4]!.maxrate);
+    assert.ok(line.metrics.has("achieved-ops/s"));
+  });
+
+  test("a sweep starts from the best closed-loop throughput of each payload size", () => {
+    const summary = (name: string, nsPerOp: number) =>
+      ({ name, nsPerOp }) as unknown as CaseSummary;
+    const cases = [
+      { name: "conc=1/bytes=8", conc: 1, bytes: 8 },
+      { name: "conc=64/bytes=8", conc: 64, bytes: 8 },
+      { name: "conc=1/bytes=9", conc: 1, bytes: 9 },
+    ];
+    const sums = [summary("conc=1/bytes=8", 1000), summary("conc=64/bytes=8", 100)];
+    assert.equal(closedLoopCapacity(sums, cases, 8), 1e7);
+    assert.equal(closedLoopCapacity(sums, cases, 9), null);
+    const steps = sweepSteps(8, 1e7);
+    assert.equal(steps[0]!.benchCase.maxrate, 1e6);
+    assert.equal(steps.at(-1)!.benchCase.maxrate, 1.2e7);
   });
 
   test("summaries group runs by name", () => {

@@ -15,6 +15,7 @@ import {
   formatSummaryLine,
   type RunResult,
   runResult,
+  type SweepStep,
   summarizeRuns,
 } from "./results.js";
 import {
@@ -71,6 +72,8 @@ export interface RunnerOptions {
   count: number;
   /** Open-loop proposals per second; 0 for the closed loop with conc workers. */
   maxrate: number;
+  /** After the closed-loop cases, open-loop steps at 10 %..120 % of their capacity. */
+  sweep?: boolean;
   proposer: Proposer;
   /** Called before each run; the leader starts a fresh epoch here. */
   prepare?: (info: PrepareInfo) => Promise<void>;
@@ -107,7 +110,7 @@ export interface BenchReport {
   bench: { pattern: string; benchtime: string; count: number; maxrate: number };
   runs: RunResult[];
   summaries: CaseSummary[];
-  /** All proposals lost over the session, by reason. */
+  /** All proposals lost over the session, by reason (sweep steps' drops are in their runs). */
   dropped: { total: number; failures: Record<string, number> };
   metrics: MetricsJson | null;
   /** Each follower's --metrics histograms at the end of the session, where it sent them. */
@@ -145,12 +148,15 @@ export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
     metrics: opts.metrics?.toJSON() ?? null,
   };
 
+  const bytesSwept = opts.sweep === true ? [...new Set(cases.map((c) => c.bytes))] : [];
+  const totalRuns = (cases.length + bytesSwept.length * SWEEP_PERCENTS.length) * opts.count;
   let index = 0;
-  for (const benchCase of cases) {
+  const runCase = async (benchCase: BenchCase, sweepStep?: SweepStep): Promise<void> => {
     for (let run = 1; run <= opts.count; run++) {
       await opts.prepare?.({ benchCase, run, index: index++ });
-      const position = { runIndex: index, runs: cases.length * opts.count };
+      const position = { runIndex: index, runs: totalRuns };
       const result = await measureRun(opts, benchCase, run, cores, position);
+      if (sweepStep !== undefined) result.sweep = sweepStep;
       opts.out(formatRunLine(result));
       if (result.dropped > 0) {
         opts.log(`${result.fullName} run ${run}: dropped ${JSON.stringify(result.failures)}`);
@@ -162,18 +168,74 @@ export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
       const summary = report.summaries.find((s) => s.name === benchCase.name);
       if (summary !== undefined) opts.out(formatSummaryLine(summary));
     }
+  };
+  for (const benchCase of cases) await runCase(benchCase);
+  // The sweep: the closed loop measured the capacity; now offer a share of it, step by step.
+  for (const bytes of bytesSwept) {
+    const capacity = closedLoopCapacity(report.summaries, cases, bytes);
+    if (capacity === null) {
+      opts.log(`sweep at bytes=${bytes}: no closed-loop throughput to sweep from`);
+      continue;
+    }
+    for (const step of sweepSteps(bytes, capacity)) await runCase(step.benchCase, step.sweep);
   }
   return report;
+}
+
+/** The shares of the closed-loop capacity a sweep offers, in percent. */
+export const SWEEP_PERCENTS: readonly number[] = [
+  10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120,
+];
+
+/**
+ * The closed-loop capacity at `bytes`: the highest throughput (proposals/s, from the median
+ * ns/op over --count) among the closed-loop cases of that size; null without one.
+ */
+export function closedLoopCapacity(
+  summaries: readonly CaseSummary[],
+  cases: readonly BenchCase[],
+  bytes: number,
+): number | null {
+  let best: number | null = null;
+  for (const c of cases) {
+    if (c.bytes !== bytes || c.conc === undefined) continue;
+    const s = summaries.find((x) => x.name === c.name);
+    if (s === undefined || !(s.nsPerOp > 0)) continue;
+    const perSecond = 1e9 / s.nsPerOp;
+    if (best === null || perSecond > best) best = perSecond;
+  }
+  return best;
+}
+
+/**
+ * The open-loop cases of one sweep: `sweep=P%/bytes=N`, names that stay the same from one
+ * session to the next (so two sweeps compare step by step) while the rate they offer is
+ * P % of this session's capacity, rounded to a whole number of proposals per second.
+ */
+export function sweepSteps(
+  bytes: number,
+  capacityPerS: number,
+): Array<{ benchCase: BenchCase; sweep: SweepStep }> {
+  return SWEEP_PERCENTS.map((percent) => {
+    const rate = Math.max(1, Math.round((capacityPerS * percent) / 100));
+    return {
+      benchCase: { name: `sweep=${percent}%/bytes=${bytes}`, maxrate: rate, bytes },
+      sweep: { percent, capacityPerS, offeredRate: rate },
+    };
+  });
 }
 
 function record(report: BenchReport, result: RunResult, metrics: Metrics | undefined): void {
   report.runs.push(result);
   report.summaries = summarizeRuns(report.runs);
+  report.metrics = metrics?.toJSON() ?? null;
+  // An overloaded sweep step is meant to drop (that is the far side of the knee): its drops
+  // stay in its own run and line, out of the session's verdict.
+  if (result.sweep !== undefined) return;
   report.dropped.total += result.dropped;
   for (const [reason, n] of Object.entries(result.failures)) {
     report.dropped.failures[reason] = (report.dropped.failures[reason] ?? 0) + n;
   }
-  report.metrics = metrics?.toJSON() ?? null;
 }
 
 async function measureRun(
@@ -252,6 +314,10 @@ async function measureRun(
     wallNs,
     cpuUs: cpu.user + cpu.system,
     latencyNs,
+    // The open loop's achieved rate: what was acknowledged per second of the run.
+    ...(benchCase.maxrate !== undefined && wallNs > 0
+      ? { achievedRate: (workload.completed * 1e9) / wallNs }
+      : {}),
   });
 }
 

@@ -49,6 +49,8 @@ export interface LeaderOptions extends NodeOptions {
   json: string | undefined;
   /** Exit 0 even when proposals were dropped or timed out. */
   allowDrops: boolean;
+  /** After the closed-loop cases, open-loop steps from 10 % to 120 % of their capacity. */
+  sweep: boolean;
 }
 
 /** Where the parser writes and how it ends the process; injectable for tests. */
@@ -74,7 +76,7 @@ export const USAGE_EXIT_CODE = 2;
 
 type Program = "rafttoy-follower" | "rafttoy-leader";
 
-const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops"]);
+const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops", "sweep"]);
 
 /**
  * The flags every process of one cluster must share (components and Raft timing), as
@@ -204,6 +206,14 @@ function leaderFlags(y: Argv): Argv {
     .option("allow-drops", {
       type: "boolean",
       describe: `exit 0 even when proposals were dropped or timed out (else exit ${EXIT_DROPPED})`,
+      default: false,
+    })
+    .option("sweep", {
+      type: "boolean",
+      describe:
+        "latency-throughput sweep: after the closed-loop cases (the capacity), the open loop " +
+        "at 10 %, 20 %, ... 120 % of it per payload size, named sweep=P%/bytes=N (drops in " +
+        "overloaded steps are expected and do not fail the run)",
       default: false,
     });
 }
@@ -419,6 +429,12 @@ function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOpt
       `--bench ${JSON.stringify(benchSource)} matches no benchmark: names look like ${example}`,
     );
   }
+  const sweep = flag(raw, "sweep");
+  if (sweep && maxrate > 0) {
+    throw new UsageError(
+      "--sweep and --maxrate both choose the open loop's rate: give one (--sweep measures the capacity first)",
+    );
+  }
   return {
     ...node,
     bench,
@@ -427,6 +443,7 @@ function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOpt
     maxrate,
     json: text(raw, "json"),
     allowDrops: flag(raw, "allow-drops"),
+    sweep,
   };
 }
 

@@ -61,6 +61,7 @@ async function main(): Promise<number> {
     benchtime,
     count,
     maxrate,
+    sweep: opts.sweep,
     proposer: peer,
     makePayload: proposalPayloadMaker(),
     prepare: async ({ benchCase }) => {
