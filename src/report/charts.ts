@@ -89,14 +89,14 @@ function againstConc(
   yTitle: string,
   pick: (r: ReportRun) => number | null,
   caption: string,
-  floor?: (r: ReportRun) => number | null,
+  floor?: { pick: (r: ReportRun) => number | null; note: string },
 ): PlotOutcome {
   const rows: Row[] = [];
   for (const runs of groupRuns(closedLoop(sets))) {
     const s = spread(runs, pick);
     if (s === null) continue;
     const r = runs[0]!;
-    const f = floor === undefined ? null : spread(runs, floor);
+    const f = floor === undefined ? null : spread(runs, floor.pick);
     rows.push({ series: r.series, conc: r.conc, bytes: r.bytes, ...s, floor: f?.median ?? null });
   }
   if (rows.length === 0) {
@@ -106,7 +106,13 @@ function againstConc(
     {
       mark: { type: "line", point: true },
       encoding: {
-        y: { field: "median", type: "quantitative", scale: logScale, title: yTitle },
+        y: {
+          field: "median",
+          type: "quantitative",
+          scale: logScale,
+          title: yTitle,
+          axis: { format: "~s" },
+        },
         tooltip: [
           { field: "series" },
           { field: "conc" },
@@ -134,8 +140,15 @@ function againstConc(
       },
     });
   }
+  // Ticks at the concurrencies measured (powers of 2 otherwise crowd or drop the last one).
+  const concs = [...new Set(rows.map((r) => Number(r.conc)))].sort((a, b) => a - b);
   const encoding = {
-    x: { field: "conc", type: "quantitative" as const, scale: { type: "log" as const, base: 2 } },
+    x: {
+      field: "conc",
+      type: "quantitative" as const,
+      scale: { type: "log" as const, base: 2 },
+      axis: { values: concs, labelFlush: false, labelOverlap: false },
+    },
     color: seriesColor,
   };
   const byteSizes = new Set(rows.map((r) => r.bytes));
@@ -147,7 +160,7 @@ function againstConc(
           spec: { width: FACET_WIDTH, height: HEIGHT, encoding, layer: layers },
         }
       : { data: { values: rows }, width: WIDTH, height: HEIGHT, encoding, layer: layers };
-  const floorNote = hasFloor ? " Dashed: the speed-of-light floor of each case." : "";
+  const floorNote = hasFloor && floor !== undefined ? ` ${floor.note}` : "";
   return { plot: { id, title, caption: `${caption} ${rowsRuns(rows)}${floorNote}`, spec } };
 }
 
@@ -165,7 +178,12 @@ export function nsPerOpPlot(sets: readonly ResultSet[]): PlotOutcome {
     "ns/op",
     (r) => r.nsPerOp,
     "Wall time per acknowledged proposal (lower is better), median of the runs.",
-    (r) => r.floorNs,
+    {
+      // floor-ns is one proposal's latency floor; with conc proposals in flight Little's law
+      // turns it into the least wall time per proposal: floor / conc.
+      pick: (r) => (r.floorNs === null || r.conc === null ? null : r.floorNs / r.conc),
+      note: "Dashed: the speed-of-light floor as ns/op, floor-ns ÷ conc (Little's law: conc proposals in flight, each taking at least the one-proposal floor).",
+    },
   );
 }
 
@@ -177,6 +195,10 @@ export function p99Plot(sets: readonly ResultSet[]): PlotOutcome {
     "p99 latency (ns)",
     (r) => r.p99Ns,
     "99th percentile of the time from propose to acknowledgement, median of the runs.",
+    {
+      pick: (r) => r.floorNs,
+      note: "Dashed: the run's speed-of-light floor, the latency of one proposal the pipeline's ordering allows with the components as measured.",
+    },
   );
 }
 
@@ -194,11 +216,11 @@ export function cpuPlot(sets: readonly ResultSet[]): PlotOutcome {
 export function floorPlot(sets: readonly ResultSet[]): PlotOutcome {
   const outcome = againstConc(
     "x-floor",
-    "ns/op as a multiple of the speed-of-light floor",
+    "Distance from the speed-of-light floor (x-floor)",
     sets,
     "× floor",
     (r) => r.xFloor,
-    "ns/op divided by the run's speed-of-light floor (1 would be the floor itself).",
+    "x-floor as the run printed it: its conc=1-equivalent latency (ns/op × conc) divided by floor-ns; 1 would be the floor itself.",
   );
   if ("skipped" in outcome) {
     outcome.skipped.reason =

@@ -8,7 +8,7 @@ import type { CliIo } from "./report-cli.js";
 export const COMPARE_HELP = `Usage: rafttoy-compare OLD.json NEW.json [--json]
 
 Compares two rafttoy benchmark result files the way benchstat does: for each benchmark and
-metric (ns/op, MB/s, p50-ns, p99-ns, cpu-us/op) the median of each side's runs with a 95 %
+metric (ns/op, MB/s, p50-ns, p99-ns, cpu-us/op, x-floor) the median of each side's runs with a 95 %
 confidence interval from order statistics, the Mann–Whitney U test between the sides, and
 the change of the medians, or "~" when the difference is not significant (p > 0.05). A
 footnote marks sides with too few runs: 6 for a 95 % interval (shown as ∞), 4 per side for

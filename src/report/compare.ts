@@ -13,6 +13,7 @@ export const COMPARED_METRICS: ReadonlyArray<{ unit: string; field: string }> = 
   { unit: "p50-ns", field: "p50Ns" },
   { unit: "p99-ns", field: "p99Ns" },
   { unit: "cpu-us/op", field: "cpuUsPerOp" },
+  { unit: "x-floor", field: "xFloor" },
 ];
 
 /** Benchmark name → metric field → one value per run. */

@@ -110,8 +110,10 @@ export function fixtureReport(opts: FixtureOptions = {}) {
         },
       };
       if (complete) {
-        r.floorNs = nsPerOp / 3;
-        r.xFloor = ns / (nsPerOp / 3);
+        // floor-ns is a one-proposal latency: about a third of the conc=1-equivalent latency.
+        const floorNs = (nsPerOp * (conc ?? 1)) / 3;
+        r.floorNs = floorNs;
+        r.xFloor = (ns * (conc ?? 1)) / floorNs;
         r.rssBytes = {
           leader: 180 * 2 ** 20 + run * 2 ** 20,
           "follower 2": 150 * 2 ** 20,

@@ -27,7 +27,7 @@ export interface ReportRun {
   throughput: number;
   /** The speed-of-light floor printed for this run, in ns per proposal, where present. */
   floorNs: number | null;
-  /** ns/op divided by the floor, where present. */
+  /** How many floors one proposal took (the run's x-floor, see docs/floor.md), where present. */
   xFloor: number | null;
   /** Resident set size in bytes by process role ("leader", "follower 2", ...), where present. */
   rssBytes: Record<string, number>;
@@ -229,9 +229,9 @@ function readRun(raw: unknown, series: string): ReportRun | null {
     p50Ns: num(raw.p50Ns) ?? num(latency.p50) ?? 0,
     p99Ns: num(raw.p99Ns) ?? num(latency.p99) ?? 0,
     cpuUsPerOp: num(raw.cpuUsPerOp),
-    throughput: wallNs > 0 ? (proposals * 1e9) / wallNs : 0,
+    throughput: num(raw.achievedRate) ?? (wallNs > 0 ? (proposals * 1e9) / wallNs : 0),
     floorNs,
-    xFloor: num(raw.xFloor) ?? (floorNs !== null && floorNs > 0 ? nsPerOp / floorNs : null),
+    xFloor: num(raw.xFloor),
     rssBytes: rssOf(raw),
   };
 }
