@@ -49,12 +49,14 @@ export function endAfter(op: CrashOp, end: LogEnd): LogEnd {
 /**
  * Runs the seeded operation stream against `wal` with synced appends, forever (until the
  * process is killed), calling `onDone(op)` with each operation's 0-based number once it
- * has resolved.
+ * has resolved, in order. Up to `window` operations are in flight at once: more than one
+ * lets a log group several appends into one write and one sync.
  */
 export async function runCrashOps(
   wal: Wal,
   seed: number,
   onDone: (op: number) => void,
+  window = 1,
 ): Promise<never> {
   let end: LogEnd = {
     first: wal.firstIndex(),
@@ -62,11 +64,16 @@ export async function runCrashOps(
     lastTerm: wal.term(wal.lastIndex()),
   };
   const rng = new SeededRng(seed);
+  const inFlight: Promise<void>[] = [];
   for (let op = 0; ; op++) {
     const next = nextCrashOp(rng, end);
-    if (next.kind === "append") await wal.append(next.entries, { sync: true });
-    else await wal.compact(next.upTo);
+    const started =
+      next.kind === "append" ? wal.append(next.entries, { sync: true }) : wal.compact(next.upTo);
+    const n = op;
+    const previous = inFlight.at(-1) ?? Promise.resolve();
+    // Reported in order: after every earlier operation, and after this one.
+    inFlight.push(Promise.all([previous, started]).then(() => onDone(n)));
     end = endAfter(next, end);
-    onDone(op);
+    if (inFlight.length >= window) await inFlight.shift();
   }
 }

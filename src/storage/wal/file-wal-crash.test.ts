@@ -68,10 +68,13 @@ function difference(wal: FileWal, s: LogState): string | undefined {
 }
 
 /** Runs the writer until the kill; returns how many operations it reported resolved. */
-function runWriter(dir: string, seed: number, rng: SeededRng): Promise<number> {
+function runWriter(dir: string, seed: number, rng: SeededRng, window: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--test"));
-    const child: ChildProcess = fork(writerPath, [dir, String(seed)], { execArgv, stdio: "pipe" });
+    const child: ChildProcess = fork(writerPath, [dir, String(seed), String(window)], {
+      execArgv,
+      stdio: "pipe",
+    });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -92,16 +95,20 @@ function runWriter(dir: string, seed: number, rng: SeededRng): Promise<number> {
   });
 }
 
-test("file wal: after SIGKILL at random moments the log is a prefix that holds every resolved append", async () => {
+/**
+ * Kills the writer `rounds` times, with `window` operations in flight at once (more than
+ * one makes the log group appends into one write and one fdatasync).
+ */
+async function crashRounds(rounds: number, window: number): Promise<void> {
   const baseSeed = Number(process.env.WAL_CRASH_SEED ?? Date.now() % 1_000_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-wal-crash-"));
   const rng = new SeededRng(baseSeed);
   let state: LogState = { first: 1, prevTerm: 0, entries: [] };
   try {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       const seed = baseSeed * 1000 + round;
       const context = `seed ${baseSeed} (WAL_CRASH_SEED=${baseSeed} reproduces), round ${round}`;
-      const reported = await runWriter(dir, seed, rng);
+      const reported = await runWriter(dir, seed, rng, window);
       // Replay the same operation stream in the model, then find which state is on disk.
       const opRng = new SeededRng(seed);
       const candidates: LogState[] = [state];
@@ -134,4 +141,10 @@ test("file wal: after SIGKILL at random moments the log is a prefix that holds e
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test("file wal: after SIGKILL at random moments the log is a prefix that holds every resolved append", () =>
+  crashRounds(ROUNDS, 1));
+
+test("file wal: the same with several appends in flight (group commit)", () =>
+  crashRounds(ROUNDS / 2, 4));

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { type Logger, silentLogger } from "../../raft/api.js";
 import { type Entry, EntryType } from "../../raft/types.js";
-import { FileWal, type WalIo } from "./file-wal.js";
+import { FileWal } from "./file-wal.js";
 import { WalCorruptionError } from "./recovery.js";
 import { segmentFileName } from "./segment.js";
 
@@ -242,30 +242,16 @@ describe("file wal recovery", () => {
 });
 
 describe("file wal disk failures", () => {
-  /** I/O that fails with `code` from the `failAt`-th call of `which` on. */
-  function failingIo(which: keyof WalIo, failAt: number, code: string): WalIo {
-    let calls = 0;
-    const fail = () => {
-      if (++calls >= failAt) throw Object.assign(new Error(`${code}: simulated`), { code });
-    };
-    return {
-      writeSync: (fd, buf, off, len, pos) => {
-        if (which === "writeSync") fail();
-        return fs.writeSync(fd, buf, off, len, pos);
-      },
-      fdatasyncSync: (fd) => {
-        if (which === "fdatasyncSync") fail();
-        fs.fdatasyncSync(fd);
-      },
-    };
-  }
-
   for (const [which, code] of [
-    ["writeSync", "ENOSPC"],
-    ["fdatasyncSync", "EIO"],
+    ["write", "ENOSPC"],
+    ["fdatasync", "EIO"],
   ] as const) {
     test(`a failed ${which} (${code}) rejects the append and every later call`, async () => {
-      const wal = await FileWal.open({ dir, logger: silentLogger, io: failingIo(which, 4, code) });
+      const wal = await FileWal.open({
+        dir,
+        logger: silentLogger,
+        faults: { op: which, failAt: 4, code },
+      });
       await wal.append(batch(1), { sync: true });
       await assert.rejects(
         (async () => {

@@ -2,15 +2,17 @@
 // (segment.ts) of checksummed records (record.ts), an in-memory position index
 // (entry-index.ts) and a cache of recent entries (entry-cache.ts).
 //
-// Durability. An append builds its whole batch into one reused Buffer and issues one
-// pwrite and, when synced, one fdatasync (moving to the next segment adds a seal record
-// and an fdatasync of the old one, once per segment). Both are synchronous calls on the
-// main thread: on this machine they cost ~60 µs less per append than the libuv pool and
-// ~190 µs less than fs.promises (FACTS.md), and a synced append cannot resolve before its
-// fdatasync anyway; the price is an event loop blocked for the fdatasync. Suffix
-// replacement needs no extra marker (an Entries record whose first index is at or below
-// the last index replaces the suffix on replay); compaction and reset write a marker
-// record and fdatasync it before any segment file is recycled.
+// Durability. Writes and fdatasyncs run on a dedicated I/O thread (io-thread.ts), in the
+// order they are issued, so the event loop goes on stepping and sending while the disk
+// works. An append encodes its batch as one record straight into the thread's shared ring
+// buffer. When the thread is idle the record is written and fdatasync'ed at once; when a
+// sync is in flight, every append that arrives meanwhile joins the next write, and one
+// fdatasync covers them all (group commit). Each append's promise resolves only once the
+// fdatasync covering its bytes has returned (an unsynced append: once its write has). Moving
+// to the next segment adds a seal record and an fdatasync of the old one, once per segment.
+// Suffix replacement needs no extra marker (an Entries record whose first index is at or
+// below the last index replaces the suffix on replay); compaction and reset write a marker
+// record and wait for its fdatasync before any segment file is recycled.
 //
 // Torn tail or corruption. Recovery replays records in order and stops at the first
 // record that does not check out. It then looks at everything written after that point
@@ -23,11 +25,13 @@
 //    there with a warning naming the file and offset, and the cut is sealed so the
 //    leftovers can never be mistaken for records later;
 //  - zeros or records of an older use of a recycled file are simply the end of the log.
-// The flag is set on a record when nothing written before it is waiting for an fdatasync;
-// a synced append that follows unsynced ones first syncs them, so every record a caller
-// was promised durable carries the flag (one extra fdatasync, only when modes are mixed).
+// The flag is set on the first record of a write when nothing written before it is waiting
+// for an fdatasync (the I/O thread runs that fdatasync before the write); a synced append
+// that follows unsynced ones first syncs them, so it can carry the flag (one extra
+// fdatasync, only when modes are mixed). Records that join a group after its first never
+// carry it: a torn group write may keep their pages and lose the first one's.
 //
-// A failed write or fdatasync (ENOSPC, EIO) rejects the append and poisons the log:
+// A failed write or fdatasync (ENOSPC, EIO) rejects every append waiting on it and poisons the log:
 // the kernel may have dropped the dirty pages, so nothing more can be promised and every
 // later call fails with the same error; close() still releases the files.
 import * as fs from "node:fs";
@@ -38,6 +42,7 @@ import { makeDirsSync } from "../make-dir.js";
 import { errnoCode, StorageFault } from "../storage-fault.js";
 import { EntryCache } from "./entry-cache.js";
 import type { EntryIndex } from "./entry-index.js";
+import { type IoFault, IoThread, type RingSpace } from "./io-thread.js";
 import {
   alignUp,
   BATCH_HEADER_BYTES,
@@ -58,12 +63,6 @@ import { type RecoveredLog, recover } from "./recovery.js";
 import { type Segment, SegmentFiles } from "./segment.js";
 import type { AppendOptions, Wal } from "./wal.js";
 
-/** The two calls that make data durable; replaceable to inject disk faults in tests. */
-export interface WalIo {
-  writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
-  fdatasyncSync(fd: number): void;
-}
-
 export interface FileWalOptions {
   dir: string;
   /** Size of each segment file; default 64 MiB. A multiple of 8, at least 4096. */
@@ -71,7 +70,13 @@ export interface FileWalOptions {
   /** Bytes of recent entry data served from memory; default 32 MiB. */
   cacheBytes?: number;
   logger?: Logger;
-  io?: WalIo;
+  /**
+   * Milliseconds the I/O thread waits after each fdatasync, as if the disk were that much
+   * slower (`--disk-delay`); the event loop never waits for it.
+   */
+  syncDelayMs?: number;
+  /** Tests only: a write or fdatasync on the I/O thread that fails. */
+  faults?: IoFault;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 << 20;
@@ -99,34 +104,94 @@ const consoleLogger: Logger = {
   warn: (msg) => console.warn(msg),
 };
 
+/** A published write, until the I/O thread has done it. */
+interface InFlightWrite {
+  cmd: number;
+  seg: Segment;
+  from: number;
+  to: number;
+}
+
+/** Records encoded in the ring but not yet handed to the I/O thread: the next write. */
+interface Staged {
+  seg: Segment;
+  ringAt: number;
+  fileAt: number;
+  length: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Callers waiting for I/O command `cmd` to be done. */
+interface CommandWaiters {
+  cmd: number;
+  waiters: Waiter[];
+}
+
+/**
+ * Writes all of `buf[0, length)` at `position`. A short write is legal (a disk filling up
+ * returns what fit); writing the rest then either finishes or fails with the real cause
+ * (ENOSPC), which the user must see. The I/O thread does the same.
+ */
+function writeFullySync(fd: number, buf: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const n = fs.writeSync(fd, buf, done, length - done, position + done);
+    if (n <= 0) {
+      throw Object.assign(new Error(`short write: ${done} of ${length} bytes`), { code: "EIO" });
+    }
+    done += n;
+  }
+}
+
 export class FileWal implements Wal {
   readonly kind = "file";
-  readonly syncMode = "fdatasync per append batch (synchronous pwrite + fdatasync)";
+  readonly syncMode: string;
 
   private readonly cache: EntryCache;
-  /** The last segment holds writes that no fdatasync has covered yet. */
+  private readonly io: IoThread;
+  /** Some write, staged or published, is not yet covered by a published fdatasync. */
   private dirty = false;
+  private staged: Staged | undefined;
+  /** Appends waiting for the open group (the staged bytes) to be published. */
+  private groupWaiters: Waiter[] = [];
+  /** Whether the open group ends with an fdatasync (some append in it asked for one). */
+  private groupNeedsSync = false;
+  /** Published groups, oldest first, each resolved once its last command is done. */
+  private flushed: CommandWaiters[] = [];
+  private flushedHead = 0;
+  private writes: InFlightWrite[] = [];
+  private writesHead = 0;
+  /** fdatasyncs issued, and appends made (tests read them to see group commit at work). */
+  syncCount = 0;
+  appendCount = 0;
   private failure: Error | undefined;
   private closed = false;
   private offsetsScratch = new Uint32Array(64);
   private lengthsScratch = new Uint32Array(64);
   /** Writes into the last segment, to tell a log of small appends from one of large. */
   private writesInSegment = 0;
-  private writeBuf = Buffer.alloc(0);
-  private writeView = new DataView(new ArrayBuffer(0));
 
   private constructor(
     private readonly files: SegmentFiles,
-    private readonly io: WalIo,
     private readonly index: EntryIndex,
     /** Live segments in sequence order; the last one is written. */
     private readonly segments: Segment[],
     private writeOffset: number,
     private lastSealed: boolean,
     cacheBytes: number,
+    syncDelayMs: number,
+    faults: IoFault | undefined,
   ) {
     this.cache = new EntryCache(cacheBytes);
     this.cache.clear(index.last + 1);
+    this.io = new IoThread(() => this.onIoProgress(), { faults, syncDelayMs });
+    this.syncMode =
+      "fdatasync per group of appends, on a dedicated I/O thread (pwrite + fdatasync)" +
+      (syncDelayMs > 0 ? `, plus a simulated ${syncDelayMs} ms after each fdatasync` : "");
   }
 
   /** Opens (creating if needed) the log in `dir` and recovers it. */
@@ -150,49 +215,48 @@ export class FileWal implements Wal {
         `wal: cannot use directory ${opts.dir} (${errnoCode(err) ?? String(err)}); choose a writable data directory`,
       );
     }
+    const syncDelayMs = opts.syncDelayMs ?? 0;
+    if (!Number.isFinite(syncDelayMs) || syncDelayMs < 0) {
+      throw new RangeError(`wal: syncDelayMs must be a non-negative number, got ${syncDelayMs}`);
+    }
     const files = new SegmentFiles(opts.dir, segmentBytes, logger);
-    const io: WalIo = opts.io ?? { writeSync: fs.writeSync, fdatasyncSync: fs.fdatasyncSync };
     const r = recover(files, logger);
     try {
-      return FileWal.start(files, io, r, opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+      const lastSealed = FileWal.finishRecovery(files, r);
+      return new FileWal(
+        files,
+        r.index,
+        r.segments,
+        r.writeOffset,
+        lastSealed,
+        opts.cacheBytes ?? DEFAULT_CACHE_BYTES,
+        syncDelayMs,
+        opts.faults,
+      );
     } catch (err) {
       for (const seg of r.segments) fs.closeSync(seg.fd);
       throw err;
     }
   }
 
-  private static start(
-    files: SegmentFiles,
-    io: WalIo,
-    r: RecoveredLog,
-    cacheBytes: number,
-  ): FileWal {
-    const wal = new FileWal(
-      files,
-      io,
-      r.index,
-      r.segments,
-      r.writeOffset,
-      r.lastSealed,
-      cacheBytes,
-    );
+  /**
+   * Makes the recovered log ready for appends, with synchronous calls (opening is not the
+   * hot path); returns whether the last segment is sealed.
+   */
+  private static finishRecovery(files: SegmentFiles, r: RecoveredLog): boolean {
     // A new log creates its first segment now, so the first append does not pay for it.
     if (r.segments.length === 0) r.segments.push(files.claim(1, files.segmentBytes, true));
-    const last = r.segments.at(-1);
-    if (last !== undefined) {
-      // What recovery read may still be only in the page cache (the writer was killed):
-      // make it durable before new records claim a durable prefix. Then seal a torn tail.
-      io.fdatasyncSync(last.fd);
-      if (r.tornAt !== undefined) {
-        // Always room: a preallocated segment keeps SEAL_BYTES free, a growing one grows.
-        const seal = Buffer.alloc(SEAL_BYTES);
-        writeSealRecord(seal, 0, last.seq);
-        wal.writeFully(last, seal, SEAL_BYTES, r.tornAt);
-        io.fdatasyncSync(last.fd);
-        wal.lastSealed = true;
-      }
-    }
-    return wal;
+    const last = r.segments.at(-1)!;
+    // What recovery read may still be only in the page cache (the writer was killed):
+    // make it durable before new records claim a durable prefix. Then seal a torn tail.
+    fs.fdatasyncSync(last.fd);
+    if (r.tornAt === undefined) return r.lastSealed;
+    // Always room: a preallocated segment keeps SEAL_BYTES free, a growing one grows.
+    const seal = Buffer.alloc(SEAL_BYTES);
+    writeSealRecord(seal, 0, last.seq);
+    writeFullySync(last.fd, seal, SEAL_BYTES, r.tornAt);
+    fs.fdatasyncSync(last.fd);
+    return true;
   }
 
   firstIndex(): number {
@@ -273,6 +337,8 @@ export class FileWal implements Wal {
     // batch cost more than the batch's write. Callers do not modify appended entries.
     const dataBytes = payload - BATCH_HEADER_BYTES - ENTRY_HEADER_BYTES * entries.length;
     this.cache.add(entries, dataBytes);
+    this.appendCount++;
+    return this.whenWritten(opts.sync);
   }
 
   async compact(upTo: number): Promise<void> {
@@ -289,6 +355,8 @@ export class FileWal implements Wal {
     this.cache.dropThrough(upTo);
     const current = this.segments.at(-1)!;
     const keepFrom = upTo < ix.last ? ix.seg(upTo + 1) : current.seq;
+    // Files are recycled only once the marker that makes their entries unneeded is durable.
+    await this.whenWritten(true);
     this.recycleBefore(keepFrom);
   }
 
@@ -306,22 +374,26 @@ export class FileWal implements Wal {
     );
     this.index.reset(index, term);
     this.cache.clear(index + 1);
-    this.recycleBefore(this.segments.at(-1)!.seq);
+    const keepFrom = this.segments.at(-1)!.seq;
+    await this.whenWritten(true);
+    this.recycleBefore(keepFrom);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    await this.files.close();
-    const last = this.segments.at(-1);
     let syncError: unknown;
-    if (this.failure === undefined && this.dirty && last !== undefined) {
+    if (this.failure === undefined) {
+      // Whatever was written without a sync is synced now, as a clean shutdown promises.
       try {
-        this.io.fdatasyncSync(last.fd);
+        if (this.dirty) await this.whenWritten(true);
+        else if (!this.io.idle()) await this.whenWritten(false);
       } catch (err) {
         syncError = err;
       }
     }
+    this.closed = true;
+    await this.io.stop();
+    await this.files.close();
     for (const seg of this.segments) fs.closeSync(seg.fd);
     this.segments.length = 0;
     if (syncError !== undefined) throw syncError;
@@ -332,23 +404,133 @@ export class FileWal implements Wal {
     if (this.closed) throw new Error("wal: the log is closed");
   }
 
-  /** A reusable buffer of at least `bytes` bytes for building one write. */
-  private scratch(bytes: number): { buf: Buffer; view: DataView } {
-    if (this.writeBuf.length < bytes) {
-      this.writeBuf = Buffer.allocUnsafeSlow(Math.max(bytes, this.writeBuf.length * 2));
-      this.writeView = new DataView(
-        this.writeBuf.buffer,
-        this.writeBuf.byteOffset,
-        this.writeBuf.byteLength,
-      );
+  /**
+   * Resolves once everything appended so far is written, and with `sync` also fdatasync'ed.
+   * The open group is handed to the I/O thread now if it is idle; otherwise when it has
+   * finished what it is doing, together with everything else that arrived meanwhile.
+   */
+  private whenWritten(sync: boolean): Promise<void> {
+    if (sync) this.groupNeedsSync = true;
+    const done = new Promise<void>((resolve, reject) =>
+      this.groupWaiters.push({ resolve, reject }),
+    );
+    if (this.io.idle()) this.flushGroup();
+    return done;
+  }
+
+  /** Hands the open group to the I/O thread: its staged write, then the fdatasync it needs. */
+  private flushGroup(): void {
+    try {
+      this.publishStaged();
+      if (this.groupNeedsSync && this.dirty) this.publishSync(this.segments.at(-1)!);
+    } catch (err) {
+      throw this.poison(err, this.segments.at(-1));
     }
-    return { buf: this.writeBuf, view: this.writeView };
+    this.groupNeedsSync = false;
+    if (this.groupWaiters.length === 0) return;
+    this.flushed.push({ cmd: this.io.published() - 1, waiters: this.groupWaiters });
+    this.groupWaiters = [];
+    this.resolveDone();
+  }
+
+  private publishStaged(): void {
+    const st = this.staged;
+    if (st === undefined) return;
+    this.staged = undefined;
+    const cmd = this.io.write(st.seg.fd, st.ringAt, st.length, st.fileAt);
+    this.writes.push({ cmd, seg: st.seg, from: st.fileAt, to: st.fileAt + st.length });
+  }
+
+  private publishSync(seg: Segment): void {
+    this.io.sync(seg.fd);
+    this.dirty = false;
+    this.syncCount++;
+  }
+
+  /** The I/O thread finished commands (or failed): settle the callers waiting on them. */
+  private onIoProgress(): void {
+    const f = this.io.failed();
+    if (f !== undefined && this.failure === undefined) {
+      const err = Object.assign(new Error(f.message), { code: f.code });
+      const w = this.writes.find((x) => x.cmd === f.cmd) ?? this.writes.at(-1);
+      this.poison(err, w?.seg, w?.from);
+    }
+    if (this.failure !== undefined) return;
+    this.resolveDone();
+    if (this.io.idle() && (this.staged !== undefined || this.groupWaiters.length > 0)) {
+      this.flushGroup();
+    }
+  }
+
+  /** Resolves the waiters of finished commands and forgets finished writes. */
+  private resolveDone(): void {
+    const done = this.io.done();
+    const f = this.flushed;
+    while (this.flushedHead < f.length && f[this.flushedHead]!.cmd < done) {
+      for (const w of f[this.flushedHead++]!.waiters) w.resolve();
+    }
+    if (this.flushedHead === f.length) {
+      this.flushed = [];
+      this.flushedHead = 0;
+    }
+    const w = this.writes;
+    while (this.writesHead < w.length && w[this.writesHead]!.cmd < done) this.writesHead++;
+    if (this.writesHead === w.length) {
+      this.writes = [];
+      this.writesHead = 0;
+    } else if (this.writesHead > 1024) {
+      this.writes = w.slice(this.writesHead);
+      this.writesHead = 0;
+    }
+  }
+
+  /** Ring space for `bytes`; hands the staged write over first when the ring needs it. */
+  private reserve(bytes: number): RingSpace {
+    const space = this.io.reserve(bytes);
+    if (space !== undefined) return space;
+    this.publishStaged();
+    return this.io.reserve(bytes)!;
+  }
+
+  /** Adds `length` encoded bytes at ring offset `ringAt` to the staged write. */
+  private stage(seg: Segment, ringAt: number, fileAt: number, length: number): void {
+    const st = this.staged;
+    if (
+      st !== undefined &&
+      st.seg === seg &&
+      st.ringAt + st.length === ringAt &&
+      st.fileAt + st.length === fileAt
+    ) {
+      st.length += length;
+      return;
+    }
+    this.publishStaged();
+    this.staged = { seg, ringAt, fileAt, length };
   }
 
   /**
-   * Writes one record of `size` bytes (filled by `fill`) at the end of the log, moving to
-   * a new segment first when it does not fit, and fdatasyncs it when `sync`. Returns where
-   * the record starts in the file.
+   * Blocks until the bytes of `seg` below `to` are written: a read of entries the cache no
+   * longer holds, while the I/O thread has not written them yet (rare).
+   */
+  private ensureWritten(seg: Segment, to: number): void {
+    if (this.staged?.seg === seg && this.staged.fileAt < to) this.publishStaged();
+    let last = -1;
+    for (let i = this.writesHead; i < this.writes.length; i++) {
+      const w = this.writes[i]!;
+      if (w.seg === seg && w.from < to) last = w.cmd;
+    }
+    if (last < 0 || this.io.done() > last) return;
+    try {
+      this.io.waitFor(last);
+    } catch (err) {
+      throw this.poison(err, seg);
+    }
+  }
+
+  /**
+   * Encodes one record of `size` bytes (filled by `fill`) at the end of the log into the
+   * open group, moving to a new segment first when it does not fit. Returns where the
+   * record starts in the file.
    */
   private writeRecord(
     size: number,
@@ -367,10 +549,9 @@ export class FileWal implements Wal {
         if (this.writeOffset === 0) seg.capacity = needed;
         else seg = this.startSegment(size + padRoom);
       }
-      if (sync && this.dirty) {
-        this.io.fdatasyncSync(seg.fd);
-        this.dirty = false;
-      }
+      // Unsynced writes already handed over, and nothing staged: sync them first, so this
+      // record may claim a durable prefix.
+      if (sync && this.dirty && this.staged === undefined) this.publishSync(seg);
       const flags = this.dirty ? 0 : FLAG_PREFIX_DURABLE;
       const withCheckpoint = this.writeOffset === 0;
       let total = (withCheckpoint ? MARK_BYTES : 0) + size;
@@ -379,25 +560,21 @@ export class FileWal implements Wal {
         pad = (PAGE_BYTES - ((this.writeOffset + total) % PAGE_BYTES)) % PAGE_BYTES;
         if (pad > 0 && pad < HEADER_BYTES) pad += PAGE_BYTES;
       }
-      const { buf, view } = this.scratch(total + pad);
-      let at = 0;
+      const { buf, view, at: base } = this.reserve(total + pad);
+      let at = base;
       if (withCheckpoint) {
         const { last } = this.index;
         const lastTerm = this.index.lastTerm();
-        at = writeMarkRecord(buf, 0, RecordType.Checkpoint, last, lastTerm, seg.seq, flags);
+        at = writeMarkRecord(buf, base, RecordType.Checkpoint, last, lastTerm, seg.seq, flags);
       }
       // Only the first record of a write may claim a durable prefix: a torn write can keep
       // its later pages and lose its first one.
       fill(buf, view, at, seg.seq, withCheckpoint ? 0 : flags);
-      if (pad > 0) writePadRecord(buf, total, pad, seg.seq, 0);
+      if (pad > 0) writePadRecord(buf, base + total, pad, seg.seq, 0);
       total += pad;
-      const fileAt = this.writeOffset + at;
-      this.writeFully(seg, buf, total, this.writeOffset);
+      const fileAt = this.writeOffset + (at - base);
+      this.stage(seg, base, this.writeOffset, total);
       this.dirty = true;
-      if (sync) {
-        this.io.fdatasyncSync(seg.fd);
-        this.dirty = false;
-      }
       this.writeOffset += total;
       this.writesInSegment++;
       // Zeros pay off for small writes (each fdatasync skips block allocation) but not
@@ -414,19 +591,27 @@ export class FileWal implements Wal {
     }
   }
 
-  /** Seals the current segment (durably) and claims the next one. */
+  /**
+   * Seals the current segment, syncs it (the open group's appends are durable with that
+   * fdatasync) and claims the next one.
+   */
   private startSegment(recordSize: number): Segment {
     const current = this.segments.at(-1);
     if (current !== undefined) {
       // Always room: preallocated space keeps SEAL_BYTES free, a growing file grows.
       if (!this.lastSealed) {
-        const seal = Buffer.alloc(SEAL_BYTES);
-        writeSealRecord(seal, 0, current.seq);
-        this.writeFully(current, seal, SEAL_BYTES, this.writeOffset);
+        const { buf, at } = this.reserve(SEAL_BYTES);
+        writeSealRecord(buf, at, current.seq);
+        this.stage(current, at, this.writeOffset, SEAL_BYTES);
         this.dirty = true;
       }
-      if (this.dirty) this.io.fdatasyncSync(current.fd);
-      this.dirty = false;
+      this.publishStaged();
+      if (this.dirty) this.publishSync(current);
+      this.groupNeedsSync = false;
+      if (this.groupWaiters.length > 0) {
+        this.flushed.push({ cmd: this.io.published() - 1, waiters: this.groupWaiters });
+        this.groupWaiters = [];
+      }
     }
     const seq = current === undefined ? 1 : current.seq + 1;
     const seg = this.files.claim(seq, alignUp(MARK_BYTES + recordSize + SEAL_BYTES), false);
@@ -437,22 +622,11 @@ export class FileWal implements Wal {
     return seg;
   }
 
-  private writeFully(seg: Segment, buf: Buffer, length: number, position: number): void {
-    // A short write is legal (a disk filling up returns what fit); writing the rest then
-    // either finishes or fails with the real cause (ENOSPC), which the user must see.
-    let done = 0;
-    while (done < length) {
-      const n = this.io.writeSync(seg.fd, buf, done, length - done, position + done);
-      if (n <= 0) {
-        throw Object.assign(new Error(`short write: ${done} of ${length} bytes`), { code: "EIO" });
-      }
-      done += n;
-    }
-  }
-
-  private poison(err: unknown, seg: Segment | undefined): Error {
+  /** Marks the log failed and rejects everyone waiting on it. */
+  private poison(err: unknown, seg: Segment | undefined, offset = this.writeOffset): Error {
+    if (this.failure !== undefined) return this.failure;
     const code = errnoCode(err);
-    const where = seg === undefined ? this.files.dir : `${seg.path} at offset ${this.writeOffset}`;
+    const where = seg === undefined ? this.files.dir : `${seg.path} at offset ${offset}`;
     // Only a fault of the disk is the user's to fix; anything else stays a plain error.
     const Fault = code === undefined ? Error : StorageFault;
     const full = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full" : "";
@@ -462,11 +636,22 @@ export class FileWal implements Wal {
     );
     if (code !== undefined) Object.assign(failure, { code });
     this.failure = failure;
+    this.staged = undefined;
+    const waiting = this.groupWaiters;
+    this.groupWaiters = [];
+    for (let i = this.flushedHead; i < this.flushed.length; i++) {
+      for (const w of this.flushed[i]!.waiters) waiting.push(w);
+    }
+    this.flushed = [];
+    this.flushedHead = 0;
+    for (const w of waiting) w.reject(failure);
     return failure;
   }
 
   /** Recycles the segments before the one with sequence number `seq`. */
   private recycleBefore(seq: number): void {
+    // A log closed or failed meanwhile keeps its files; the next open recovers them.
+    if (this.closed || this.failure !== undefined) return;
     let recycled = false;
     try {
       while (this.segments.length > 1 && this.segments[0]!.seq < seq) {
@@ -497,7 +682,9 @@ export class FileWal implements Wal {
       const from = ix.offset(i);
       const to = ix.offset(j - 1) + ix.length(j - 1);
       const buf = Buffer.allocUnsafe(to - from);
-      const fd = this.segments[seq - base]!.fd;
+      const seg = this.segments[seq - base]!;
+      this.ensureWritten(seg, to);
+      const fd = seg.fd;
       let got = 0;
       while (got < buf.length) {
         const n = fs.readSync(fd, buf, got, buf.length - got, from + got);
