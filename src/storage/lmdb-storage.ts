@@ -1,12 +1,13 @@
 // Log, hard state and applied state in one lmdb environment. The entries and the hard state
-// of one Ready are written in one synchronous, durable transaction (see lmdb-wal.ts for why
-// synchronous): one durable commit per Ready instead of the two a split storage makes.
+// of one Ready are queued in one event-loop turn, so they land in one asynchronous lmdb
+// transaction (lmdb-wal.ts says how): one durable commit per Ready instead of the two a
+// split storage makes, and the event loop never waits for it.
 import type { RootDatabase } from "lmdb";
 import type { Logger } from "../raft/api.js";
-import type { Entry, HardState } from "../raft/types.js";
+import type { Entry } from "../raft/types.js";
 import { isEmptySnapshot } from "../raft/types.js";
 import { LmdbEngine } from "./engine/lmdb-engine.js";
-import { type LmdbEnvOptions, openLmdbEnv } from "./lmdb-env.js";
+import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "./lmdb-env.js";
 import { installSnapshot, type PersistRequest, type Storage } from "./storage.js";
 import { LmdbWal } from "./wal/lmdb-wal.js";
 
@@ -26,26 +27,31 @@ class LmdbStorage implements Storage {
     this.engine = LmdbEngine.attach(env, { where, ownsEnv: false });
   }
 
-  /** Durable whatever `sync` says: the log's writes always commit synchronously. */
-  async persist(rd: PersistRequest, _sync: boolean): Promise<void> {
+  /** Resolves once the Ready's writes are visible, with `sync` once they are flushed. */
+  async persist(rd: PersistRequest, sync: boolean): Promise<void> {
     if (!isEmptySnapshot(rd.snapshot)) await installSnapshot(this.wal, this.engine, rd.snapshot!);
     // Check and encode everything first: bad input throws before anything is written.
     const entries = this.wal.prepareAppend(rd.entries);
     const hard = rd.hardState;
     if (entries === undefined && hard === undefined) return;
     if (hard !== undefined) this.engine.checkWritable();
-    let written: HardState | undefined;
+    let commit: CommitPromise | undefined;
     try {
-      this.env.transactionSync(() => {
-        if (entries !== undefined) this.wal.writeAppend(entries);
-        if (hard !== undefined) written = this.engine.writeHardState(hard);
-      });
+      // Entries first: a crash between them (should lmdb split the turn) keeps a commit
+      // index that points at entries already written.
+      if (entries !== undefined) commit = this.wal.queueAppend(entries);
+      if (hard !== undefined) commit = this.engine.queueHardState(hard);
     } catch (err) {
       this.engine.fail(err);
       throw this.wal.fail(err);
     }
     if (entries !== undefined) this.wal.applyAppend(entries);
-    if (written !== undefined) this.engine.recordHardState(written);
+    try {
+      await settle(commit!, sync, this.env);
+    } catch (err) {
+      this.engine.fail(err);
+      throw this.wal.fail(err);
+    }
   }
 
   applyEntries(entries: readonly Entry[]): Promise<void> {

@@ -2,16 +2,17 @@
 // value a 9-byte header (type, term) followed by the entry data. Term lookups and recent reads
 // are served from memory: a run-length term index and a cache of the latest entries.
 //
-// Appends (and reset) commit in a synchronous lmdb transaction on the calling thread: when
-// append() returns its promise the entries are durable (lmdb flushes the data pages, then
-// writes the meta page through its O_DSYNC descriptor). That blocks the event loop for the
-// commit, as the file WAL's fdatasync does, and it is the cheapest durable commit lmdb offers:
-// an asynchronous commit handed to lmdb's write thread and awaited until flushed measured
-// ~1.3-1.5x slower here. Each entry is put in MDB_APPEND mode (no B-tree search, full pages),
-// which lmdb refuses for a key that is not above the last one: that result is checked, and
-// such a put is redone as a normal put. Compaction (not synced: losing it in a crash leaves
-// entries that are still valid) stays an asynchronous commit on lmdb's write thread; it only
-// touches keys below any later append, and reset() waits for it before rewriting the start.
+// Appends (and reset) are queued as lmdb's asynchronous writes: the puts of one event-loop
+// turn commit in one transaction on lmdb's write thread, in the order they were made, and
+// a synced append resolves once that commit is flushed (the commit promise's `flushed`:
+// lmdb fdatasyncs the data pages, then writes the meta page through its O_DSYNC
+// descriptor). The event loop never waits for a commit. The log's in-memory view (term
+// runs, cache) moves at once, so the next append can be checked and queued right behind.
+// (lmdb's `transaction()` callbacks never ran on this machine's build, and a synchronous
+// transaction would block the loop for the whole durable commit: ~300-400 µs.) Compaction
+// (not synced: losing it in a crash leaves entries that are still valid) is queued the same
+// way; it only touches keys below any later append, and reset() waits for it before
+// rewriting the start.
 import type { Database, RootDatabase } from "lmdb";
 import type { Logger } from "../../raft/api.js";
 import { silentLogger } from "../../raft/api.js";
@@ -30,7 +31,7 @@ const META_PREV = "prev";
 const DEFAULT_CACHE_BYTES = 16 << 20;
 
 export const LMDB_WAL_SYNC_MODE =
-  "lmdb synchronous transaction per append batch on the main thread (puts in append mode): " +
+  "lmdb asynchronous commit per event-loop turn of appends, awaited until flushed: " +
   "fdatasync of the data pages, then an O_DSYNC write of the meta page";
 
 /** An append checked and encoded, ready to be written inside a transaction. */
@@ -151,26 +152,24 @@ export class LmdbWal implements Wal {
     return out;
   }
 
-  /**
-   * Commits the entries before returning the promise: the commit is synchronous and durable
-   * whatever `opts.sync` says (an unsynced lmdb write would go through the write thread and
-   * could land after a later synchronous one that replaces the same keys).
-   */
-  async append(entries: readonly Entry[], _opts: AppendOptions): Promise<void> {
+  /** Queues the entries' commit; resolves once it is visible, with `sync` once flushed. */
+  async append(entries: readonly Entry[], opts: AppendOptions): Promise<void> {
     const prepared = this.prepareAppend(entries);
     if (prepared === undefined) return;
+    let commit: CommitPromise;
     try {
-      this.env.transactionSync(() => this.writeAppend(prepared));
+      commit = this.queueAppend(prepared);
     } catch (err) {
       throw this.poison(err);
     }
     this.applyAppend(prepared);
+    await this.settle(commit, opts.sync);
   }
 
   /**
    * Checks and encodes an append (undefined when there is nothing to write). Throws on bad
-   * input before anything is written. The caller writes it with writeAppend() inside a
-   * transaction and, once that committed, records it with applyAppend().
+   * input before anything is written. The caller queues it with queueAppend() and records it
+   * in memory with applyAppend().
    */
   prepareAppend(entries: readonly Entry[]): PreparedAppend | undefined {
     this.checkWritable();
@@ -215,21 +214,19 @@ export class LmdbWal implements Wal {
     return { entries, values, lastBefore: last };
   }
 
-  /** Writes a prepared append; call inside a synchronous transaction on this log's env. */
-  writeAppend(p: PreparedAppend): void {
+  /**
+   * Queues a prepared append's writes (removals of a replaced suffix, then one put per
+   * entry); they commit with the other writes of this event-loop turn. Returns the commit.
+   */
+  queueAppend(p: PreparedAppend): CommitPromise {
     const first = p.entries[0]!.index;
-    for (let i = p.lastBefore; i >= first; i--) this.log.removeSync(i);
-    for (let k = 0; k < p.entries.length; k++) {
-      const index = first + k;
-      // Append mode fails (returns false) for a key not above the last stored one, e.g. a
-      // database where an older entry was left behind: then insert it the normal way.
-      // (lmdb's typings say putSync returns nothing; it returns whether it stored the value.)
-      const stored: unknown = this.log.putSync(index, p.values[k]!, { append: true });
-      if (stored === false) this.log.putSync(index, p.values[k]!);
-    }
+    for (let i = p.lastBefore; i >= first; i--) this.log.remove(i);
+    let commit: CommitPromise | undefined;
+    for (let k = 0; k < p.entries.length; k++) commit = this.log.put(first + k, p.values[k]!);
+    return commit!;
   }
 
-  /** Records in memory an append whose transaction committed. */
+  /** Records a queued append in memory (the log's view moves before the commit lands). */
   applyAppend(p: PreparedAppend): void {
     const runs = this.runs;
     const first = p.entries[0]!.index;
@@ -282,16 +279,17 @@ export class LmdbWal implements Wal {
       await pending;
     } while (pending !== this.compaction);
     this.checkWritable();
+    let commit: CommitPromise;
     try {
-      this.env.transactionSync(() => {
-        this.log.clearSync();
-        this.meta.putSync(META_PREV, { index, term });
-      });
+      // Queued behind every append made so far, so none of them lands after the wipe.
+      this.log.clearAsync();
+      commit = this.meta.put(META_PREV, { index, term });
     } catch (err) {
       throw this.poison(err);
     }
     this.runs.reset(index, term);
     this.cache.clear(index + 1);
+    await this.settle(commit, true);
   }
 
   async close(): Promise<void> {
