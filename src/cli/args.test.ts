@@ -68,7 +68,7 @@ describe("parseFollowerArgs", () => {
       dataDir: ".data/node-2",
       pipeline: "parallel-append",
       wal: "file",
-      walDelayMs: 0,
+      diskDelayMs: 0,
       engine: "lmdb",
       transport: "grpc",
       netDelay: { delayMs: 0, jitterMs: 0 },
@@ -115,7 +115,7 @@ describe("parseFollowerArgs", () => {
     assert.equal(value?.dataDir, "/tmp/x");
     assert.equal(value?.pipeline, "basic");
     assert.equal(value?.wal, "mem");
-    assert.equal(value?.walDelayMs, 5);
+    assert.equal(value?.diskDelayMs, 5);
     assert.equal(value?.engine, "mem");
     assert.equal(value?.transport, "tcp");
     assert.deepEqual(value?.netDelay, { delayMs: 1, jitterMs: 0.2 });
@@ -228,7 +228,7 @@ describe("parseLeaderArgs", () => {
     [
       "a duration without unit",
       [...PEERS, "--id", "1", "--wal-delay", "5"],
-      /--wal-delay: "5" is not a duration/,
+      /--disk-delay: "5" is not a duration/,
     ],
     [
       "an unknown transport",

@@ -26,7 +26,8 @@ export interface NodeOptions {
   dataDir: string;
   pipeline: string;
   wal: string;
-  walDelayMs: number;
+  /** --disk-delay (old name --wal-delay): added after each durable sync, in ms. */
+  diskDelayMs: number;
   engine: string;
   transport: string;
   /** One-way delay (and jitter) the transport adds to every link. */
@@ -86,6 +87,7 @@ const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops", "sweep"]);
 export const SHARED_NODE_FLAGS = [
   "pipeline",
   "wal",
+  "disk-delay",
   "wal-delay",
   "engine",
   "transport",
@@ -131,9 +133,12 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
       describe: describeChoice("write-ahead log", registries.wal),
       default: registries.wal.default,
     })
-    .option("wal-delay", {
+    .option("disk-delay", {
+      alias: "wal-delay",
       type: "string",
-      describe: "simulated sync delay of the mem WAL (duration)",
+      describe:
+        "delay added after each durable sync on every WAL (mem, file, lmdb), never blocking " +
+        "the event loop, e.g. 2ms (--wal-delay is its old name)",
       default: "0",
     })
     .option("engine", {
@@ -387,7 +392,7 @@ function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions
     dataDir: dataDirFlag === ".data/node-<id>" ? `.data/node-${id}` : dataDirFlag,
     pipeline: component(raw, "pipeline", registries.pipeline),
     wal: component(raw, "wal", registries.wal),
-    walDelayMs: duration(raw, "wal-delay", false),
+    diskDelayMs: duration(raw, "disk-delay", false),
     engine: component(raw, "engine", registries.engine),
     transport: component(raw, "transport", registries.transport),
     netDelay: netDelay(raw),

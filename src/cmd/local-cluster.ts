@@ -28,7 +28,7 @@ CI unset), then a summary table of every case and where the JSON, the log (every
 own output) and the HTML report (report.html beside the JSON) went. --verbose: every
 process's log lines on stderr as they come.
 
-Flags given here are passed on: --pipeline, --wal, --wal-delay, --engine, --transport,
+Flags given here are passed on: --pipeline, --wal, --disk-delay (--wal-delay), --engine, --transport,
 --net-delay, --metrics, --tick, --election-ticks and --heartbeat-ticks to all three
 processes; every other flag (--bench, --benchtime, --count, --maxrate, --json) to the
 leader only. Defaults: --benchtime 1s, --json results/bench-<time>.json. Data

@@ -24,13 +24,16 @@ export function clusterId(opts: NodeOptions): string {
 export async function openPeerStorage(opts: NodeOptions): Promise<PeerStorage> {
   const dir = await openDataDir(opts.dataDir, { clusterId: clusterId(opts), nodeId: opts.id });
   if (opts.wal === "lmdb" && opts.engine === "lmdb") {
-    const storage = await openLmdbStorage({ dir: await dir.sub("lmdb") });
+    const storage = await openLmdbStorage({
+      dir: await dir.sub("lmdb"),
+      syncDelayMs: opts.diskDelayMs,
+    });
     return new StoragePeerStorage(
       storage,
       `lmdb storage (log and hard state in one transaction; ${storage.wal.syncMode})`,
     );
   }
-  const wal = await openWal(opts.wal, { dir: await dir.sub("wal"), syncDelayMs: opts.walDelayMs });
+  const wal = await openWal(opts.wal, { dir: await dir.sub("wal"), syncDelayMs: opts.diskDelayMs });
   let engine: Awaited<ReturnType<typeof openEngine>>;
   try {
     engine = await openEngine(opts.engine, { dir: await dir.sub("engine") });

@@ -7,8 +7,8 @@
 // promise for that flush. A write that must be durable awaits both; a write that need not be
 // (applied state, compaction) awaits only the commit. Measured on this machine (1 entry per
 // commit): waiting for the flush ~460 us p50, `overlappingSync: false` ~440 us p50, the same
-// order; this way the non-durable writes stay cheap. The log's appends and the combined
-// storage's Ready commit synchronously instead (lmdb-wal.ts says why).
+// order; this way the non-durable writes stay cheap. Nothing waits for a commit on the main
+// thread: every write is one of lmdb's asynchronous ones (lmdb-wal.ts says how).
 import { open, type RootDatabase } from "lmdb";
 import { checkLmdbFiles } from "./lmdb-check.js";
 
@@ -41,13 +41,17 @@ export async function settle(
   commit: CommitPromise,
   sync: boolean,
   env: RootDatabase,
+  /** Milliseconds added after a synced commit's flush (`--disk-delay`), on a timer. */
+  syncDelayMs = 0,
 ): Promise<void> {
   try {
     await commit;
   } catch (err) {
     throw await commitFailure(err);
   }
-  if (sync) await (commit.flushed ?? env.flushed);
+  if (!sync) return;
+  await (commit.flushed ?? env.flushed);
+  if (syncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, syncDelayMs));
 }
 
 /**

@@ -22,8 +22,9 @@ class LmdbStorage implements Storage {
     private readonly env: RootDatabase,
     where: string,
     logger: Logger | undefined,
+    private readonly syncDelayMs: number,
   ) {
-    this.wal = LmdbWal.attach(env, { where, logger, ownsEnv: false });
+    this.wal = LmdbWal.attach(env, { where, logger, ownsEnv: false, syncDelayMs });
     this.engine = LmdbEngine.attach(env, { where, ownsEnv: false });
   }
 
@@ -47,7 +48,7 @@ class LmdbStorage implements Storage {
     }
     if (entries !== undefined) this.wal.applyAppend(entries);
     try {
-      await settle(commit!, sync, this.env);
+      await settle(commit!, sync, this.env, this.syncDelayMs);
     } catch (err) {
       this.engine.fail(err);
       throw this.wal.fail(err);
@@ -77,10 +78,12 @@ export async function openLmdbStorage(opts: {
   dir: string;
   logger?: Logger;
   env?: LmdbEnvOptions;
+  /** Milliseconds added after each synced commit's flush (`--disk-delay`). */
+  syncDelayMs?: number;
 }): Promise<Storage> {
   const env = openLmdbEnv(opts.dir, opts.env);
   try {
-    return new LmdbStorage(env, opts.dir, opts.logger);
+    return new LmdbStorage(env, opts.dir, opts.logger, opts.syncDelayMs ?? 0);
   } catch (err) {
     await env.close();
     throw err;

@@ -68,6 +68,8 @@ export interface LmdbWalOptions {
   cacheBytes?: number;
   /** Whether close() closes the environment (false when a Storage shares it). */
   ownsEnv: boolean;
+  /** Milliseconds added after each synced commit's flush (`--disk-delay`). */
+  syncDelayMs?: number;
 }
 
 export class LmdbWal implements Wal {
@@ -305,7 +307,7 @@ export class LmdbWal implements Wal {
 
   private async settle(commit: CommitPromise, sync: boolean): Promise<void> {
     try {
-      await settle(commit, sync, this.env);
+      await settle(commit, sync, this.env, this.opts.syncDelayMs);
     } catch (err) {
       throw this.poison(err);
     }
@@ -399,10 +401,16 @@ export async function openLmdbWal(opts: {
   logger?: Logger;
   /** Tests only: a small map simulates a full disk. */
   env?: LmdbEnvOptions;
+  syncDelayMs?: number;
 }): Promise<Wal> {
   const env = openLmdbEnv(opts.dir, opts.env);
   try {
-    return LmdbWal.attach(env, { where: opts.dir, logger: opts.logger, ownsEnv: true });
+    return LmdbWal.attach(env, {
+      where: opts.dir,
+      logger: opts.logger,
+      ownsEnv: true,
+      syncDelayMs: opts.syncDelayMs,
+    });
   } catch (err) {
     await env.close();
     throw err;

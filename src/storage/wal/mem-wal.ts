@@ -1,5 +1,6 @@
-// The in-memory log: no I/O, optionally a simulated sync delay (the `--wal-delay 5ms`
-// of the Go rafttoy) so a pipeline can be measured against a disk of known latency.
+// The in-memory log: no I/O, optionally a simulated sync delay (`--disk-delay 5ms`, the
+// `--wal-delay` of the Go rafttoy) so a pipeline can be measured against a disk of known
+// latency. Each synced append resolves that long after it was made, on a timer.
 import { RaftError } from "../../raft/errors.js";
 import type { Entry } from "../../raft/types.js";
 import type { AppendOptions, Wal } from "./wal.js";

@@ -10,7 +10,7 @@ export type WalKind = (typeof walKinds)[number];
 
 export interface OpenWalOptions {
   dir: string;
-  /** mem only: simulated sync delay in milliseconds. */
+  /** Milliseconds added after each durable sync (`--disk-delay`), never blocking the loop. */
   syncDelayMs?: number;
   logger?: Logger;
 }
@@ -20,10 +20,10 @@ export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> 
     case "mem":
       return new MemWal({ syncDelayMs: opts.syncDelayMs });
     case "file":
-      return openFileWal({ dir: opts.dir, logger: opts.logger });
+      return openFileWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
     case "lmdb": {
       const { openLmdbWal } = await import("./lmdb-wal.js");
-      return openLmdbWal({ dir: opts.dir, logger: opts.logger });
+      return openLmdbWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
     }
     default:
       throw new Error(`unknown wal "${kind}": choose one of ${walKinds.join(", ")}`);
