@@ -97,6 +97,24 @@ describe("the speed-of-light floor", () => {
     near(g.components.oneWayNs["2"]!, 1 * MS);
   });
 
+  test("a follower's path is the smaller of the pings' estimate and the observed round trip", () => {
+    const withBoth = {
+      leader: probes({ syncNs: 2 * MS, applyNs: 0, rttNs: { 2: 3 * MS, 3: 9 * MS } }),
+      followers: {
+        "2": probes({ syncNs: 2 * MS, applyNs: 0 }),
+        "3": probes({ syncNs: 2 * MS, applyNs: 0 }),
+      },
+      transportOneWayP50Ns: 1 * MS,
+    };
+    const f = computeFloor("basic", 3, withBoth);
+    assert.ok(f.floorNs !== null);
+    // Follower 2: pings say 2*1+2 = 4 ms, its replications took 3 ms: 3 ms. Follower 3: 4 ms.
+    near(f.floorNs, (2 + 3) * MS);
+    assert.equal(f.components.oneWaySource, "replication");
+    assert.deepEqual(f.components.pathSource, { "2": "replication", "3": "transport" });
+    near(f.components.oneWayNs["2"]!, 0.5 * MS);
+  });
+
   test("no pipeline formula or no durable append measured: no floor, with a reason", () => {
     const none = computeFloor("made-up", 3, readings);
     assert.equal(none.floorNs, null);

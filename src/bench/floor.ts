@@ -47,10 +47,13 @@ export interface FloorComponents {
   /** One-way link latency, per follower id. */
   oneWayNs: Record<string, number>;
   /**
-   * "transport": the transport's pings; "replication": half of (MsgApp -> MsgAppResp round
-   * trip minus the follower's sync), so round trip + follower sync is that round trip.
+   * Where the deciding follower's path came from. "transport": 2 x the pings' one-way + Fs;
+   * "replication": the MsgApp -> MsgAppResp round trip p50 (one-way is then half of it
+   * minus Fs). Each follower's path is the smaller of the two it has.
    */
   oneWaySource: "transport" | "replication";
+  /** The same choice for every follower. */
+  pathSource?: Record<string, "transport" | "replication">;
   applyNs: number;
   /** Followers whose acknowledgement a commit needs (quorum minus the leader). */
   followersNeeded: number;
@@ -111,28 +114,38 @@ export function computeFloor(pipeline: string, members: number, r: ComponentRead
     }
   }
 
-  // One follower's path: round trip plus its sync.
+  // One follower's path, round trip plus its sync, estimated two ways: from the transport's
+  // pings (2 x one-way + Fs) and as the observed MsgApp -> MsgAppResp round trip, which holds
+  // R + Fs and the follower's handling. Both time the same link; the smaller one is taken,
+  // since a path longer than a replication actually observed cannot be a floor (pings
+  // that queue behind data, or wait for a busy loop to answer, overstate the link).
   const oneWayNs: Record<string, number> = {};
-  const paths: number[] = [];
+  const pathSource: Record<string, "transport" | "replication"> = {};
+  const paths: Array<{ ns: number; id: string }> = [];
   const transport = r.transportOneWayP50Ns;
   for (const id of ids) {
     const fs = followerSyncNs[id]!;
-    if (transport !== undefined && transport > 0) {
-      oneWayNs[id] = transport;
-      paths.push(2 * transport + fs);
-      continue;
-    }
+    const viaPings = transport !== undefined && transport > 0 ? 2 * transport + fs : undefined;
     const rtt = r.leader.replicationRttNs[id];
-    if (rtt === undefined || rtt.count === 0) continue;
-    oneWayNs[id] = Math.max(0, (rtt.p50 - fs) / 2);
-    paths.push(Math.max(rtt.p50, fs));
+    const viaRtt = rtt !== undefined && rtt.count > 0 ? Math.max(rtt.p50, fs) : undefined;
+    if (viaPings === undefined && viaRtt === undefined) continue;
+    if (viaRtt === undefined || (viaPings !== undefined && viaPings <= viaRtt)) {
+      oneWayNs[id] = transport!;
+      pathSource[id] = "transport";
+      paths.push({ ns: viaPings!, id });
+    } else {
+      oneWayNs[id] = (viaRtt - fs) / 2;
+      pathSource[id] = "replication";
+      paths.push({ ns: viaRtt, id });
+    }
   }
   if (paths.length < followersNeeded) {
     return { floorNs: null, reason: "link latency unmeasured (no replication round trips)" };
   }
   // A commit waits for the leader and the fastest followers that make a quorum.
-  paths.sort((a, b) => a - b);
-  const replication = paths[followersNeeded - 1]!;
+  paths.sort((a, b) => a.ns - b.ns);
+  const deciding = paths[followersNeeded - 1]!;
+  const replication = deciding.ns;
   const ls = leaderSync.p50;
   const commit = ordering.appendOverlapsReplication ? Math.max(ls, replication) : ls + replication;
   const applyNs = r.leader.applyNs.p50;
@@ -144,7 +157,8 @@ export function computeFloor(pipeline: string, members: number, r: ComponentRead
       followerSyncNs,
       followerSyncSource: fromFollowers ? "followers" : "leader",
       oneWayNs,
-      oneWaySource: transport !== undefined && transport > 0 ? "transport" : "replication",
+      oneWaySource: pathSource[deciding.id]!,
+      pathSource,
       applyNs,
       followersNeeded,
     },
