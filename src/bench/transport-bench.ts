@@ -1,8 +1,9 @@
 // Micro-benchmark of the transport: the wire codec's encode and decode cost per entry, and
-// one-way throughput of MsgApp batches through GrpcTransport between two processes on
-// loopback (this process sends, a forked child receives). Prints Go-style result lines.
+// one-way throughput of MsgApp batches through GrpcTransport and TcpTransport between two
+// processes on loopback (this process sends, a forked child receives). Prints Go-style
+// result lines.
 //
-//   node dist/src/bench/transport-bench.js [--mode all|codec|grpc] [--seconds 3]
+//   node dist/src/bench/transport-bench.js [--mode all|codec|grpc|tcp] [--seconds 3]
 //     [--entries 1024] [--bytes 280] [--window 16777216]
 import { type ChildProcess, fork } from "node:child_process";
 import { createServer } from "node:net";
@@ -12,6 +13,7 @@ import type { Entry, Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
 import { decodeBatch, encodeBatch } from "../transport/codec.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
+import { TcpTransport } from "../transport/tcp-transport.js";
 
 const CORES = cpus().length;
 const MiB = 1024 * 1024;
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     bytes: { type: "string", default: "280" },
     window: { type: "string", default: String(16 * MiB) },
     receiver: { type: "string" },
+    kind: { type: "string", default: "grpc" },
     peers: { type: "string" },
   },
 });
@@ -111,7 +114,7 @@ function benchCodec(): void {
 }
 
 // ---------------------------------------------------------------------------------------
-// gRPC, two processes
+// A transport between two processes
 
 interface ReceiverReport {
   batches: number;
@@ -135,9 +138,18 @@ function parsePeers(text: string): Map<number, string> {
 
 const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
 
+type Kind = "grpc" | "tcp";
+
+/** Pings off: the figure is the data path alone. */
+function makeTransport(kind: Kind, id: number, peers: Map<number, string>) {
+  return kind === "grpc"
+    ? new GrpcTransport({ id, peers, flowControlWindow, logger: quiet, pingIntervalMs: 0 })
+    : new TcpTransport({ id, peers, logger: quiet, pingIntervalMs: 0 });
+}
+
 /** Child: receives batches and reports counts when the sender's closing heartbeat comes. */
-async function runReceiver(peers: Map<number, string>): Promise<void> {
-  const t = new GrpcTransport({ id: 2, peers, flowControlWindow, logger: quiet });
+async function runReceiver(kind: Kind, peers: Map<number, string>): Promise<void> {
+  const t = makeTransport(kind, 2, peers);
   const report: ReceiverReport = { batches: 0, entries: 0, firstMs: 0, lastMs: 0 };
   await t.start((batch) => {
     for (const m of batch.messages) {
@@ -165,7 +177,7 @@ function nextMessage<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-async function benchGrpc(): Promise<void> {
+async function benchTransport(kind: Kind): Promise<void> {
   const peers = new Map([
     [1, `127.0.0.1:${await freePort()}`],
     [2, `127.0.0.1:${await freePort()}`],
@@ -176,6 +188,8 @@ async function benchGrpc(): Promise<void> {
     [
       "--receiver",
       "1",
+      "--kind",
+      kind,
       "--peers",
       peerList,
       "--window",
@@ -188,7 +202,7 @@ async function benchGrpc(): Promise<void> {
     { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
   await nextMessage<string>(child);
-  const t = new GrpcTransport({ id: 1, peers, flowControlWindow, logger: quiet });
+  const t = makeTransport(kind, 1, peers);
   await t.start(() => {});
   const epoch = { start: Date.now(), iteration: 0 };
   // One batch object, sent over and over: the cost measured is encode + gRPC + decode.
@@ -209,8 +223,12 @@ async function benchGrpc(): Promise<void> {
   const spanS = (report.lastMs - report.firstMs) / 1000;
   const batchesPerS = (report.batches - 1) / spanS;
   const wireBytes = encodeBatch(epoch, 1, [msg]).length;
+  const name =
+    kind === "grpc"
+      ? `BenchmarkTransportGrpc/entries=${entryCount}/bytes=${entryBytes}/window=${flowControlWindow}`
+      : `BenchmarkTransportTcp/entries=${entryCount}/bytes=${entryBytes}`;
   line(
-    `BenchmarkTransportGrpc/entries=${entryCount}/bytes=${entryBytes}/window=${flowControlWindow}`,
+    name,
     report.batches,
     1e9 / batchesPerS,
     `${batchesPerS.toFixed(0)} batches/s\t${((batchesPerS * entryCount) / 1e6).toFixed(2)} M entries/s\t${((batchesPerS * wireBytes) / 1e6).toFixed(0)} MB/s\t${stats.sentBatches} sent`,
@@ -218,12 +236,13 @@ async function benchGrpc(): Promise<void> {
 }
 
 if (values.receiver !== undefined) {
-  await runReceiver(parsePeers(values.peers ?? ""));
+  await runReceiver(values.kind === "tcp" ? "tcp" : "grpc", parsePeers(values.peers ?? ""));
 } else {
-  if (values.mode === "all" || values.mode === "codec") benchCodec();
-  if (values.mode === "all" || values.mode === "grpc") await benchGrpc();
-  if (!["all", "codec", "grpc"].includes(values.mode ?? "")) {
-    console.error(`--mode must be all, codec or grpc, got "${values.mode}"`);
+  if (!["all", "codec", "grpc", "tcp"].includes(values.mode ?? "")) {
+    console.error(`--mode must be all, codec, grpc or tcp, got "${values.mode}"`);
     process.exit(2);
   }
+  if (values.mode === "all" || values.mode === "codec") benchCodec();
+  if (values.mode === "all" || values.mode === "grpc") await benchTransport("grpc");
+  if (values.mode === "all" || values.mode === "tcp") await benchTransport("tcp");
 }
