@@ -69,6 +69,7 @@ describe("parseFollowerArgs", () => {
       pipeline: "parallel-append",
       wal: "file",
       diskDelayMs: 0,
+      compactEvery: { unit: "entries", n: 50000 },
       engine: "lmdb",
       transport: "grpc",
       netDelay: { delayMs: 0, jitterMs: 0 },

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
 import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
 import { parseDuration } from "./duration.js";
 import { EXIT_DROPPED } from "./exit-codes.js";
@@ -38,6 +39,8 @@ export interface NodeOptions {
   heartbeatTicks: number;
   /** --cpu-prof DIR: write this process's CPU profile there at exit (`<role>.cpuprofile`). */
   cpuProf?: string;
+  /** When to compact the log behind the applied index. */
+  compactEvery: CompactEvery;
 }
 
 export interface LeaderOptions extends NodeOptions {
@@ -97,6 +100,7 @@ export const SHARED_NODE_FLAGS = [
   "election-ticks",
   "heartbeat-ticks",
   "cpu-prof",
+  "compact-every",
 ] as const;
 
 /** Whether a flag takes no value. */
@@ -182,6 +186,14 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
       describe:
         "write this process's CPU profile to DIR/<role>.cpuprofile at exit (leader, " +
         "follower-<id>); open it in Chrome DevTools (Performance tab, Load profile)",
+    })
+    .option("compact-every", {
+      type: "string",
+      describe:
+        "compact the log once this much more than it keeps is applied, keeping as much: " +
+        "entries (50000, 50k) or bytes of entry data (64MiB), or off. A follower that " +
+        "falls further behind is caught up with a snapshot",
+      default: "50k",
     });
 }
 
@@ -401,7 +413,16 @@ function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions
     electionTicks,
     heartbeatTicks,
     ...(raw["cpu-prof"] === undefined ? {} : { cpuProf: text(raw, "cpu-prof")! }),
+    compactEvery: compactEvery(text(raw, "compact-every")!),
   };
+}
+
+function compactEvery(value: string): CompactEvery {
+  try {
+    return parseCompactEvery(value);
+  } catch (error) {
+    throw new UsageError(`--compact-every ${(error as Error).message}`);
+  }
 }
 
 function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOptions {

@@ -3,8 +3,9 @@
 // propose recognisable payloads and read back what each node logged and applied. Peer 1
 // owns the test epoch, as the leader process does.
 import { decodeProposal, encodeProposal } from "../codec/proposal.js";
+import type { CompactEvery } from "../peer/compaction.js";
 import type { PeerStorage } from "../peer/contracts.js";
-import { Peer } from "../peer/peer.js";
+import { Peer, type PeerOptions } from "../peer/peer.js";
 import { rawNodeBinding } from "../peer/raft-binding.js";
 import { StoragePeerStorage } from "../peer/storage-peer-storage.js";
 import { EntryType } from "../raft/types.js";
@@ -29,7 +30,12 @@ export function memStorage(): StoragePeerStorage {
 
 export async function startInProcessCluster(
   pipeline: string,
-  opts: { size?: number; seed?: number; transport?: (id: number) => Transport } = {},
+  opts: {
+    size?: number;
+    seed?: number;
+    transport?: (id: number) => Transport;
+    compactEvery?: CompactEvery;
+  } = {},
 ): Promise<InProcessCluster> {
   const size = opts.size ?? 3;
   const ids = Array.from({ length: size }, (_, i) => i + 1);
@@ -37,7 +43,9 @@ export async function startInProcessCluster(
   const transport = opts.transport ?? ((id: number) => network.transport(id));
   const storages = ids.map(() => memStorage());
   const peers = ids.map((id) =>
-    newTestPeer(id, ids, transport(id), storages[id - 1]!, pipeline, id === 1, opts.seed),
+    newTestPeer(id, ids, transport(id), storages[id - 1]!, pipeline, id === 1, opts.seed, {
+      ...(opts.compactEvery !== undefined ? { compactEvery: opts.compactEvery } : {}),
+    }),
   );
   await Promise.all(peers.map((p) => p.start()));
   const leader = peers[0]!;
@@ -63,6 +71,7 @@ export function newTestPeer(
   pipeline: string,
   epochOwner: boolean,
   seed = 1,
+  extra: Partial<PeerOptions> = {},
 ): Peer {
   return new Peer({
     id,
@@ -79,6 +88,7 @@ export function newTestPeer(
     onFatal: (err) => {
       throw err;
     },
+    ...extra,
   });
 }
 

@@ -29,6 +29,12 @@ export interface PeerStorage {
   readonly description: string;
   /** Last index in the log; 0 for a node that has never written anything. */
   lastIndex(): number;
+  /** First index the log still holds (entries before it were compacted). */
+  firstIndex(): number;
+  /** Drops the log up to and including `upTo` (at most the applied index). */
+  compact(upTo: number): Promise<void>;
+  /** Resolves once the applied state so far is on stable storage (at once for memory). */
+  flushApplied(): Promise<void>;
   appliedIndex(): number;
   persist(req: PersistRequest, sync: boolean): Promise<void>;
   applyEntries(entries: readonly Entry[]): Promise<void>;

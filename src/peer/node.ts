@@ -74,6 +74,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     tickMs: opts.tickMs,
     electionTicks: opts.electionTicks,
     heartbeatTicks: opts.heartbeatTicks,
+    compactEvery: opts.compactEvery,
     metrics,
     probes,
     ...(leaderStart !== undefined ? { epochOwner: { start: leaderStart } } : {}),

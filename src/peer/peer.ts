@@ -25,9 +25,15 @@ import { pipelineSpec } from "../pipeline/registry.js";
 import { type Config, LOCAL_APPEND_THREAD, type Ready, type Role } from "../raft/api.js";
 import { isRaftError } from "../raft/errors.js";
 import { SeededRng } from "../raft/rng.js";
-import { type Entry, type Message, MessageType } from "../raft/types.js";
+import { type Entry, isEmptySnapshot, type Message, MessageType } from "../raft/types.js";
 import type { Epoch, InboundBatch, Transport } from "../transport/transport.js";
 import { CatchUpReporter } from "./catch-up.js";
+import {
+  type CompactEvery,
+  type CompactionStats,
+  Compactor,
+  DEFAULT_COMPACT_EVERY,
+} from "./compaction.js";
 import type { PeerNode, PeerStorage, RaftBinding } from "./contracts.js";
 import { compareEpoch, type EpochStore, formatEpoch, memoryEpochStore, NO_EPOCH } from "./epoch.js";
 import { ProposalBuffer, rejectTaken, type TakenProposals } from "./proposal-buffer.js";
@@ -78,6 +84,8 @@ export interface PeerOptions {
    * followers learn the commit one turn later. Default on.
    */
   coalesceCommitAppends?: boolean;
+  /** When to compact the log behind the applied index (compaction.ts); default 50k entries. */
+  compactEvery?: CompactEvery;
   /** Seeds the core's election-timeout randomness (mixed with the node id). */
   seed?: number;
   log?: (line: string) => void;
@@ -137,6 +145,7 @@ export class Peer {
    */
   private sittingOut = false;
   private readonly catchUp: CatchUpReporter;
+  private readonly compactor: Compactor;
   private turns = 0;
   private readonly coalesce: boolean;
   private readonly countPerDest = new Map<number, number>();
@@ -175,6 +184,7 @@ export class Peer {
       m.enabled,
     );
     this.catchUp = new CatchUpReporter(opts.id);
+    this.compactor = new Compactor(opts.storage, opts.compactEvery ?? DEFAULT_COMPACT_EVERY);
     this.tracker = new ProposalTracker(4096, (startMs) =>
       proposalLatency.record(Math.round((performance.now() - startMs) * 1e6)),
     );
@@ -280,8 +290,14 @@ export class Peer {
   }
 
   /** Counters for results and tests. */
-  stats(): { epoch: Epoch; droppedOldEpochBatches: number; inflightProposals: number } {
+  stats(): {
+    epoch: Epoch;
+    droppedOldEpochBatches: number;
+    inflightProposals: number;
+    compaction: CompactionStats;
+  } {
     return {
+      compaction: this.compactor.stats(),
       epoch: this.epoch,
       droppedOldEpochBatches: this.droppedOldEpochBatches,
       inflightProposals: this.tracker.size,
@@ -376,6 +392,7 @@ export class Peer {
           continue;
         }
         await this.turn();
+        await this.compactor.afterTurn(() => this.inc.node.status());
         // Let I/O callbacks (incoming batches, timers) run between turns: they carry the
         // responses that commit entries, and the proposals that make the next batch bigger.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -439,6 +456,8 @@ export class Peer {
     const rd = node.ready();
     if (rd.softState !== undefined) this.onSoftState(inc, rd.softState.role, rd.softState.lead);
     if (proposed !== undefined) this.trackProposals(rd, proposed);
+    if (!isEmptySnapshot(rd.snapshot)) this.compactor.reset();
+    this.compactor.noteAppended(appendedEntries(rd));
     await inc.pipeline.handleReady(rd);
     this.iterationLatency.record(Math.round((performance.now() - start) * 1e6));
     this.flushHeld(inc, this.turns);
@@ -551,6 +570,7 @@ export class Peer {
     this.tracker.rejectAll("epoch reset");
     this.buffer.rejectAll("epoch reset");
     this.local = [];
+    this.compactor.reset();
     await this.opts.storage.reset();
     this.inc = this.createIncarnation(target, true);
     // Only now that the wiped state is durable may the new epoch be recorded.

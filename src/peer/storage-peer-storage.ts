@@ -22,6 +22,18 @@ export class StoragePeerStorage implements PeerStorage {
     return this.storage.wal.lastIndex();
   }
 
+  firstIndex(): number {
+    return this.storage.wal.firstIndex();
+  }
+
+  compact(upTo: number): Promise<void> {
+    return this.storage.wal.compact(upTo);
+  }
+
+  flushApplied(): Promise<void> {
+    return this.storage.engine.flushed?.() ?? Promise.resolve();
+  }
+
   appliedIndex(): number {
     return this.storage.engine.appliedIndex();
   }

@@ -98,6 +98,12 @@ export function split(wal: Wal, engine: Engine): Storage {
  */
 export async function reconcile(s: Storage, where: string): Promise<void> {
   const applied = s.engine.appliedIndex();
+  if (s.wal.firstIndex() - 1 > applied && !s.durableHardState) {
+    // A compacted durable log beside an engine that kept nothing (mem): the state before
+    // the log's start is gone with the engine, so the node starts over as an empty one.
+    await s.wal.reset();
+    return;
+  }
   if (s.wal.firstIndex() - 1 > applied) {
     throw new Error(
       `${where}: the log starts at ${s.wal.firstIndex()} but the state machine was applied ` +

@@ -12,6 +12,11 @@ export interface Engine {
   /** Applies one batch of committed entries in order (normal entries carry proposals). */
   applyEntries(entries: readonly Entry[]): Promise<void>;
   appliedIndex(): number;
+  /**
+   * Resolves once everything applied so far is on stable storage; absent when the engine
+   * keeps nothing (or applies durably). Log compaction waits for it.
+   */
+  flushed?(): Promise<void>;
   /** A snapshot of the applied state, for a lagging follower. */
   snapshot(): Promise<Snapshot>;
   restore(snapshot: Snapshot): Promise<void>;

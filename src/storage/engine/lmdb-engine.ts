@@ -162,6 +162,8 @@ export class LmdbEngine implements Engine {
     return this.applied.index;
   }
 
+  private lastCommit: CommitPromise | undefined;
+
   async snapshot(): Promise<Snapshot> {
     this.checkWritable();
     await this.pending;
@@ -236,7 +238,14 @@ export class LmdbEngine implements Engine {
         this.poison(err);
       },
     );
+    this.lastCommit = commit;
     return commit;
+  }
+
+  /** Resolves once the last queued write (and so every earlier one) is on stable storage. */
+  async flushed(): Promise<void> {
+    const commit = this.lastCommit;
+    if (commit !== undefined) await this.settle(commit, true);
   }
 
   private async settle(commit: CommitPromise, sync: boolean): Promise<void> {

@@ -1,0 +1,230 @@
+// Log compaction during runs: every node drops the log behind its applied index, so that
+// the WAL's segments, its entry cache and an in-memory log stay bounded however long a run
+// lasts. A follower that falls behind the compacted point is caught up with a snapshot of
+// the leader's engine (the core asks the log view for one; see storage/log-view.ts).
+//
+// Policy (`--compact-every N`, entries or bytes): once N entries (or N bytes of entry data)
+// have been applied beyond what the log must keep, the log is compacted to N behind the
+// applied index. The log then holds between N and 2N applied entries plus what is not yet
+// applied: the last N stay so that a follower that lags by less than N catches up from the
+// log and not by a snapshot.
+//
+// Safety. Only applied entries are dropped, and only once the engine's applied state is
+// durable (PeerStorage.flushApplied): a durable log must never start after a durable
+// engine's applied point, or a restart would find entries missing. On the leader, a
+// follower that is being sent a snapshot and is still active holds compaction at the
+// snapshot's index, so that once installed it continues from the log rather than needing a
+// second snapshot (at full speed the leader can compact past a 100k-key snapshot before it
+// has been installed).
+//
+// Cost. Compaction runs in the peer loop between turns (never concurrently with the loop's
+// own storage calls), in steps of at most STEP_ENTRIES entries: the lmdb log deletes one key
+// per entry (~1.4 µs each), and one step per turn keeps the loop from stalling for a whole
+// compaction at once.
+import type { Status } from "../raft/api.js";
+import type { Entry } from "../raft/types.js";
+import type { PeerStorage } from "./contracts.js";
+
+export type CompactEvery =
+  | { unit: "entries"; n: number }
+  | { unit: "bytes"; n: number }
+  | { unit: "off" };
+
+/**
+ * 50,000 entries: at 256 B proposals the log holds at most ~100k applied entries (~40 MB
+ * with their objects), and a follower may lag ~0.1 s at full speed before it needs a
+ * snapshot.
+ */
+export const DEFAULT_COMPACT_EVERY: CompactEvery = { unit: "entries", n: 50_000 };
+
+/** Entries dropped in one compaction step (one step per loop turn). */
+export const STEP_ENTRIES = 8192;
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Parses `--compact-every`: a count of entries (50000, 50k), bytes with a unit (64MiB,
+ * 512KiB, 100MB), or "off". Throws a RangeError with a message fit for the user.
+ */
+export function parseCompactEvery(text: string): CompactEvery {
+  const t = text.trim().toLowerCase();
+  if (t === "off" || t === "0") return { unit: "off" };
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t);
+  if (m !== null) {
+    const value = Number(m[1]);
+    const suffix = m[2]!;
+    if (suffix === "" || suffix === "k" || suffix === "m") {
+      const n = value * (suffix === "k" ? 1e3 : suffix === "m" ? 1e6 : 1);
+      if (Number.isSafeInteger(n) && n >= 1) return { unit: "entries", n };
+    } else if (BYTE_UNITS[suffix] !== undefined) {
+      const n = Math.round(value * BYTE_UNITS[suffix]!);
+      if (Number.isSafeInteger(n) && n >= 1) return { unit: "bytes", n };
+    }
+  }
+  throw new RangeError(
+    `${JSON.stringify(text)} is not a compaction interval: give entries (50000, 50k), bytes (64MiB, 512KiB) or off`,
+  );
+}
+
+export function formatCompactEvery(c: CompactEvery): string {
+  return c.unit === "off" ? "off" : `${c.n} ${c.unit}`;
+}
+
+export interface CompactionStats {
+  /** Compaction steps made (one WAL compact() call each). */
+  steps: number;
+  /** Index the log was last compacted to (0: never). */
+  compactedTo: number;
+}
+
+export class Compactor {
+  /** Bytes mode: cumulative entry data bytes at the end of appended batches. */
+  private markIndex: number[] = [];
+  private markBytes: number[] = [];
+  private markHead = 0;
+  private totalBytes = 0;
+  /** Where the log may be compacted to, once the engine's applied state is durable. */
+  private ready = 0;
+  private flushing = false;
+  /** Bumped on reset: a flush that finishes for an older log must not set `ready`. */
+  private generation = 0;
+  private steps = 0;
+  private compactedTo = 0;
+
+  constructor(
+    private readonly storage: PeerStorage,
+    private readonly every: CompactEvery,
+  ) {}
+
+  stats(): CompactionStats {
+    return { steps: this.steps, compactedTo: this.compactedTo };
+  }
+
+  /** Forgets everything about the log (a new epoch, or the log replaced by a snapshot). */
+  reset(): void {
+    this.generation++;
+    this.ready = 0;
+    this.markIndex = [];
+    this.markBytes = [];
+    this.markHead = 0;
+    this.totalBytes = 0;
+  }
+
+  /** Bytes mode: notes the entries one Ready appended (a replaced suffix included). */
+  noteAppended(entries: readonly Entry[]): void {
+    if (this.every.unit !== "bytes" || entries.length === 0) return;
+    const first = entries[0]!.index;
+    // A replaced suffix: forget the marks it overwrote (their bytes are counted anew).
+    while (this.markIndex.length > this.markHead && this.markIndex.at(-1)! >= first) {
+      this.markIndex.pop();
+      this.markBytes.pop();
+      this.totalBytes = this.markBytes.at(-1) ?? this.totalBytes;
+    }
+    for (let k = 0; k < entries.length; k++) this.totalBytes += entries[k]!.data.byteLength;
+    this.markIndex.push(entries[entries.length - 1]!.index);
+    this.markBytes.push(this.totalBytes);
+  }
+
+  /**
+   * Called by the loop between turns. Compacts one step if a durable compaction point is
+   * known, and looks for the next one. `status` is the core's, read only when needed.
+   */
+  async afterTurn(status: () => Status): Promise<void> {
+    if (this.every.unit === "off") return;
+    const s = this.storage;
+    const first = s.firstIndex();
+    if (this.ready >= first) {
+      const upTo = Math.min(this.ready, first - 1 + STEP_ENTRIES, s.appliedIndex(), s.lastIndex());
+      if (upTo >= first) {
+        await s.compact(upTo);
+        this.steps++;
+        this.compactedTo = upTo;
+        this.dropMarksThrough(upTo);
+        return;
+      }
+    }
+    if (this.flushing || this.ready >= first) return;
+    const target = this.target(first, s.appliedIndex(), status);
+    if (target < first) return;
+    this.flushing = true;
+    const gen = this.generation;
+    s.flushApplied().then(
+      () => {
+        this.flushing = false;
+        if (gen === this.generation) this.ready = target;
+      },
+      () => {
+        // The engine's write failed: the pipeline reports that failure itself.
+        this.flushing = false;
+      },
+    );
+  }
+
+  /** The index to compact to now, or below `first` when nothing is due. */
+  private target(first: number, applied: number, status: () => Status): number {
+    const n = (this.every as { n: number }).n;
+    let target: number;
+    if (this.every.unit === "entries") {
+      if (applied - (first - 1) < 2 * n) return 0;
+      target = applied - n;
+    } else {
+      const appliedBytes = this.bytesAt(applied);
+      if (appliedBytes - this.bytesAt(first - 1) < 2 * n) return 0;
+      target = this.lastMarkAtOrBelow(appliedBytes - n);
+    }
+    const st = status();
+    if (st.role === "leader") {
+      for (const [id, pr] of st.progress) {
+        if (id !== st.id && pr.state === "snapshot" && pr.recentActive) {
+          target = Math.min(target, pr.pendingSnapshot);
+        }
+      }
+    }
+    return target;
+  }
+
+  /** Cumulative bytes at the last mark at or below index `i` (0 before the first). */
+  private bytesAt(i: number): number {
+    let lo = this.markHead;
+    let hi = this.markIndex.length - 1;
+    if (hi < lo || this.markIndex[lo]! > i) return 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.markIndex[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.markBytes[lo]!;
+  }
+
+  /** The index of the last mark whose cumulative bytes are at most `bytes` (0 if none). */
+  private lastMarkAtOrBelow(bytes: number): number {
+    let found = 0;
+    for (let k = this.markHead; k < this.markIndex.length && this.markBytes[k]! <= bytes; k++) {
+      found = this.markIndex[k]!;
+    }
+    return found;
+  }
+
+  private dropMarksThrough(upTo: number): void {
+    // Keep the mark at upTo itself: bytesAt(first - 1) reads it.
+    while (
+      this.markHead + 1 < this.markIndex.length &&
+      this.markIndex[this.markHead + 1]! <= upTo
+    ) {
+      this.markHead++;
+    }
+    if (this.markHead > 1024 && this.markHead * 2 > this.markIndex.length) {
+      this.markIndex = this.markIndex.slice(this.markHead);
+      this.markBytes = this.markBytes.slice(this.markHead);
+      this.markHead = 0;
+    }
+  }
+}
