@@ -12,10 +12,13 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { addRssToReport } from "../bench/rss-report.js";
 import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
+import { describeRss } from "../metrics/rss.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
 import { howToOpenProfiles } from "./cpu-profile.js";
 import { ProgressLine, wantsProgressLine } from "./progress-line.js";
+import { RssSampler } from "./rss-sampler.js";
 import { summarizeSession } from "./session-summary.js";
 
 const HELP = `Usage: local-cluster [leader and component flags...]
@@ -60,6 +63,16 @@ export function splitArgs(args: readonly string[]): { shared: string[]; leader: 
     if (takesValue && i + 1 < args.length && !args[i + 1]!.startsWith("--")) group.push(args[++i]!);
   }
   return { shared, leader };
+}
+
+/** The value of `--flag v` or `--flag=v`, the last one given. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) value = args[i + 1];
+    else if (args[i]!.startsWith(`${flag}=`)) value = args[i]!.slice(flag.length + 1);
+  }
+  return value;
 }
 
 function hasFlag(args: readonly string[], flag: string): boolean {
@@ -286,6 +299,14 @@ async function main(): Promise<number> {
     writeSync(logFile, `[leader] ${line}\n`);
   });
   const leaderErr = readLines(leaderChild, [leaderChild.stderr], logLine("leader"));
+  const sampler = new RssSampler(
+    [
+      { name: "leader", pid: leaderChild.pid ?? 0 },
+      ...followers.map((f, k) => ({ name: `follower ${k + 2}`, pid: f.pid ?? 0 })),
+    ],
+    logLine("local-cluster"),
+  );
+  sampler.start();
   const onSignal = (sig: NodeJS.Signals) => {
     leaderChild.kill(sig);
   };
@@ -294,6 +315,20 @@ async function main(): Promise<number> {
   const leaderCode = await exited(leaderChild);
   leaderDone = true;
   await Promise.all([leaderOut, leaderErr]);
+  // The followers' memory at the end of the run, before they are stopped; the leader
+  // recorded its own (it is gone now: only its samples are added).
+  const rss = sampler.stop();
+  for (const [name, r] of Object.entries(rss)) {
+    if (name !== "leader" && r.rssBytes !== undefined && r.maxRssBytes !== undefined) {
+      process.stderr.write(
+        `local-cluster: ${name}: ${describeRss({ rssBytes: r.rssBytes, maxRssBytes: r.maxRssBytes })}\n`,
+      );
+    }
+  }
+  const leaderEntry = rss.leader;
+  if (leaderEntry !== undefined)
+    rss.leader = { pid: leaderEntry.pid, samples: leaderEntry.samples };
+  await addRssToReport(flagValue(leaderArgs, "--json")!, rss);
   stopping = true;
   const followerCodes = await Promise.all(followers.map(stopChild));
   await Promise.all(early);

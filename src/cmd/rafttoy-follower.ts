@@ -2,9 +2,15 @@
 // rafttoy-follower: serves as one member of the Raft group until stopped (SIGINT/SIGTERM).
 // It follows whatever leader runs the benchmarks, resetting its state on each new test epoch.
 import { parseFollowerArgs } from "../cli/args.js";
+import { describeRss, readRss } from "../metrics/rss.js";
+import { formatEpoch } from "../peer/epoch.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
+import type { Epoch } from "../transport/transport.js";
 import { isIpcMessage, sendToParent } from "./cluster-ipc.js";
 import { profileUntilExit } from "./cpu-profile.js";
+
+/** How often the follower looks for a new epoch to report its RSS at. */
+const RSS_CHECK_MS = 500;
 
 async function main(): Promise<void> {
   const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
@@ -25,6 +31,24 @@ async function main(): Promise<void> {
   });
   const me = opts.peers.find((p) => p.id === opts.id)!;
   log(`rafttoy-follower ${opts.id} serving on ${me.address} (${node.storage.description})`);
+  reportRssPerEpoch(opts.id, () => node.peer.currentEpoch());
+}
+
+/**
+ * A follower cannot write into the leader's results, so it says on stderr what it holds
+ * at the end of each epoch (a new epoch starts when the leader's next run does) and when
+ * it stops. The local-cluster launcher also samples it for the JSON.
+ */
+function reportRssPerEpoch(id: number, epoch: () => Epoch): void {
+  let seen = formatEpoch(epoch());
+  const timer = setInterval(() => {
+    const now = formatEpoch(epoch());
+    if (now === seen) return;
+    log(`peer ${id}: end of epoch ${seen}: ${describeRss(readRss())}`);
+    seen = now;
+  }, RSS_CHECK_MS);
+  timer.unref();
+  process.once("exit", () => log(`peer ${id}: stopping: ${describeRss(readRss())}`));
 }
 
 main().catch((err: unknown) => {

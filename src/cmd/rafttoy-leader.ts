@@ -3,10 +3,12 @@
 // each selected benchmark in a fresh test epoch and prints one Go-style line per run.
 // An unmeasured warm-up comes before the first run.
 import type { Benchtime } from "../bench/benchtime.js";
+import { addRssToReport } from "../bench/rss-report.js";
 import { type RunProgress, runBenchmarks, writeReport } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
+import { describeRss, readRss } from "../metrics/rss.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
 import { QuorumWatch } from "../peer/quorum-watch.js";
@@ -135,6 +137,11 @@ async function main(): Promise<number> {
       metrics: f.metrics,
     }));
     await writeReport(json, report);
+  }
+  const rss = readRss();
+  log(`rafttoy-leader: ${describeRss(rss)}`);
+  if (json !== undefined && rss !== undefined) {
+    await addRssToReport(json, { leader: { pid: process.pid, ...rss } });
   }
   await node.stop();
   const verdict = dropsVerdict(report.dropped, allowDrops);
