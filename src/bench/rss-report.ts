@@ -13,12 +13,16 @@ export interface RssSample {
   rssBytes: number;
 }
 
-export async function addRssToReport(jsonPath: string, rss: RssByProcess): Promise<void> {
+/** Merges `rss` into the file's and returns the result (undefined: no results file). */
+export async function addRssToReport(
+  jsonPath: string,
+  rss: RssByProcess,
+): Promise<RssByProcess | undefined> {
   let report: Record<string, unknown>;
   try {
     report = JSON.parse(await readFile(jsonPath, "utf8")) as Record<string, unknown>;
   } catch {
-    return; // No results were written (the run failed first): nothing to add to.
+    return undefined; // No results were written (the run failed first): nothing to add to.
   }
   const before = (report.rss ?? {}) as RssByProcess;
   const merged: RssByProcess = { ...before };
@@ -27,4 +31,5 @@ export async function addRssToReport(jsonPath: string, rss: RssByProcess): Promi
   const temporary = `${jsonPath}.rss-tmp`;
   await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`);
   await rename(temporary, jsonPath);
+  return merged;
 }

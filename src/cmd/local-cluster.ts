@@ -65,16 +65,6 @@ export function splitArgs(args: readonly string[]): { shared: string[]; leader: 
   return { shared, leader };
 }
 
-/** The value of `--flag v` or `--flag=v`, the last one given. */
-function flagValue(args: readonly string[], flag: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === flag) value = args[i + 1];
-    else if (args[i]!.startsWith(`${flag}=`)) value = args[i]!.slice(flag.length + 1);
-  }
-  return value;
-}
-
 function hasFlag(args: readonly string[], flag: string): boolean {
   return args.some((a) => a === flag || a.startsWith(`${flag}=`));
 }
@@ -315,20 +305,21 @@ async function main(): Promise<number> {
   const leaderCode = await exited(leaderChild);
   leaderDone = true;
   await Promise.all([leaderOut, leaderErr]);
-  // The followers' memory at the end of the run, before they are stopped; the leader
-  // recorded its own (it is gone now: only its samples are added).
-  const rss = sampler.stop();
+  // Every process's memory at the end of the run, before the followers are stopped: the
+  // followers' read now, the leader's as it recorded it in the JSON before exiting.
+  const sampled = sampler.stop();
+  const leaderEntry = sampled.leader;
+  if (leaderEntry !== undefined) {
+    sampled.leader = { pid: leaderEntry.pid, samples: leaderEntry.samples };
+  }
+  const rss = (await addRssToReport(jsonPath, sampled)) ?? sampled;
+  const ends: string[] = [];
   for (const [name, r] of Object.entries(rss)) {
-    if (name !== "leader" && r.rssBytes !== undefined && r.maxRssBytes !== undefined) {
-      process.stderr.write(
-        `local-cluster: ${name}: ${describeRss({ rssBytes: r.rssBytes, maxRssBytes: r.maxRssBytes })}\n`,
-      );
+    if (r.rssBytes !== undefined && r.maxRssBytes !== undefined) {
+      ends.push(`${name} ${describeRss({ rssBytes: r.rssBytes, maxRssBytes: r.maxRssBytes })}`);
     }
   }
-  const leaderEntry = rss.leader;
-  if (leaderEntry !== undefined)
-    rss.leader = { pid: leaderEntry.pid, samples: leaderEntry.samples };
-  await addRssToReport(flagValue(leaderArgs, "--json")!, rss);
+  if (ends.length > 0) say(`local-cluster: at the end: ${ends.join(", ")}\n`);
   stopping = true;
   const followerCodes = await Promise.all(followers.map(stopChild));
   await Promise.all(early);
