@@ -19,6 +19,7 @@ import {
   summarizeRuns,
 } from "./results.js";
 import {
+  openLoopDurationMs,
   type Proposer,
   runClosedLoop,
   runOpenLoop,
@@ -283,11 +284,16 @@ async function measureRun(
   await opts.components?.start();
   const cpuBefore = process.cpuUsage();
   const wallBefore = process.hrtime.bigint();
-  let workload: WorkloadResult;
+  let workload: WorkloadResult & { achievedRate?: number };
   try {
+    const rate = benchCase.maxrate;
     workload =
-      benchCase.maxrate !== undefined
-        ? await runOpenLoop({ ...common, rate: benchCase.maxrate })
+      rate !== undefined
+        ? await runOpenLoop({
+            ...common,
+            rate,
+            durationMs: openLoopDurationMs(opts.benchtime, rate),
+          })
         : await runClosedLoop({ ...common, conc: benchCase.conc ?? 1 });
   } finally {
     clearInterval(reporter);
@@ -311,6 +317,7 @@ async function measureRun(
     issued: workload.issued,
     dropped: workload.failed,
     failures: workload.failures,
+    ...(workload.achievedRate === undefined ? {} : { achievedRate: workload.achievedRate }),
     wallNs,
     cpuUs: cpu.user + cpu.system,
     latencyNs,

@@ -30,9 +30,16 @@ export interface ClosedLoopOptions extends WorkloadOptions {
   conc: number;
 }
 
-export interface OpenLoopOptions extends WorkloadOptions {
+export interface OpenLoopOptions extends Omit<WorkloadOptions, "benchtime"> {
   /** Proposals per second, issued whether or not earlier ones have completed. */
   rate: number;
+  /** How long to issue, in ms; then issuing stops, whatever was not issued by then. */
+  durationMs: number;
+  /**
+   * After issuing stops, how long proposals still in flight may take (default 2,000 ms);
+   * those still unanswered then count as timed out.
+   */
+  graceMs?: number;
   /** How often the issuing timer fires, in ms (default 1). */
   tickMs?: number;
   /**
@@ -41,6 +48,16 @@ export interface OpenLoopOptions extends WorkloadOptions {
    * as drops instead of as unbounded memory.
    */
   maxInFlight?: number;
+}
+
+export interface OpenLoopResult extends WorkloadResult {
+  /** Proposals acknowledged per second of the issuing window. */
+  achievedRate: number;
+}
+
+/** The open loop's issuing window for a benchtime: a duration, or a count at `rate`. */
+export function openLoopDurationMs(benchtime: Benchtime, rate: number): number {
+  return benchtime.kind === "duration" ? benchtime.ms : (benchtime.proposals * 1_000) / rate;
 }
 
 export interface WorkloadResult {
@@ -54,6 +71,14 @@ export interface WorkloadResult {
 }
 
 export const IN_FLIGHT_LIMIT_REASON = "open-loop in-flight limit reached";
+export const NOT_ISSUED_REASON = "not issued: the issuer fell behind the rate";
+export const TIMED_OUT_REASON = "timed out: unanswered at the end of the grace period";
+
+/** How long one timer callback may keep issuing before it lets I/O (the answers) run. */
+const ISSUE_SLICE_MS = 20;
+const DEFAULT_GRACE_MS = 2_000;
+/** How late after the deadline the last due proposals may still be issued. */
+const LATE_TOLERANCE_MS = 50;
 
 // Distinct reasons kept before the rest are lumped together, so a message with a varying
 // detail (an index, a size) cannot grow the table without bound.
@@ -90,7 +115,7 @@ class Tally {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function validate(opts: WorkloadOptions): void {
+function validate(opts: Pick<WorkloadOptions, "bytes">): void {
   if (!Number.isSafeInteger(opts.bytes) || opts.bytes < 0) {
     throw new RangeError(`bytes must be a whole number >= 0, got ${opts.bytes}`);
   }
@@ -149,42 +174,64 @@ export async function runClosedLoop(opts: ClosedLoopOptions): Promise<WorkloadRe
 }
 
 /**
- * Open loop: proposals are due at `rate` per second from the start, and a timer issues every
- * due proposal each tick, whatever is still in flight. Latency is measured from the time a
- * proposal was due, not the time the (possibly late) timer sent it, so a stalled cluster shows
- * its stall in the latency instead of hiding it (coordinated omission).
+ * Open loop: proposals are due at `rate` per second for `durationMs`, and a timer issues
+ * every due proposal each tick, whatever is still in flight. Latency is measured from the
+ * time a proposal was due, not the time the (possibly late) timer sent it, so a stalled
+ * cluster shows its stall in the latency instead of hiding it (coordinated omission).
+ *
+ * It ends on time: at `durationMs` issuing stops (due proposals the issuer did not get to
+ * count as not issued), proposals in flight get `graceMs` to finish, and those still
+ * unanswered then count as timed out. Their late answers are ignored.
  */
-export function runOpenLoop(opts: OpenLoopOptions): Promise<WorkloadResult> {
+export function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult> {
   validate(opts);
-  const { proposer, bytes, benchtime, latency, rate } = opts;
+  const { proposer, bytes, latency, rate, durationMs } = opts;
   if (!(rate > 0) || !Number.isFinite(rate)) {
     throw new RangeError(`rate must be a number of proposals per second above 0, got ${rate}`);
   }
+  if (!(durationMs > 0) || !Number.isFinite(durationMs)) {
+    throw new RangeError(`durationMs must be a number of ms above 0, got ${durationMs}`);
+  }
   const tickMs = opts.tickMs ?? 1;
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const maxInFlight = opts.maxInFlight ?? Math.max(10_000, Math.ceil(rate));
   const makePayload = opts.makePayload ?? proposalPayloadMaker();
   const progress = opts.progress ?? { issued: 0, completed: 0, failed: 0 };
   const tally = new Tally();
   const msPerProposal = 1_000 / rate;
   const start = performance.now();
-  const quota =
-    benchtime.kind === "count" ? benchtime.proposals : Math.ceil(benchtime.ms / msPerProposal);
+  const deadline = start + durationMs;
+  // Proposal seq is due at start + seq * msPerProposal; those due before the deadline count.
+  const quota = Math.max(1, Math.ceil(durationMs / msPerProposal));
+  let next = 0;
   let inFlight = 0;
-  let issuing = true;
+  let finished = false;
 
-  return new Promise<WorkloadResult>((resolve) => {
-    const finishIfDone = (): void => {
-      if (issuing || inFlight > 0) return;
+  return new Promise<OpenLoopResult>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      if (timer !== undefined) clearInterval(timer);
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
+      if (inFlight > 0) {
+        progress.failed += inFlight;
+        tally.add(TIMED_OUT_REASON, inFlight);
+      }
       resolve({
         issued: progress.issued,
         completed: progress.completed,
         failed: progress.failed,
         failures: tally.failures,
         elapsedMs: performance.now() - start,
+        achievedRate: (progress.completed * 1_000) / durationMs,
       });
     };
 
     const settle = (due: number, error: unknown, failed: boolean): void => {
+      if (finished) return;
       inFlight--;
       if (failed) {
         progress.failed++;
@@ -193,15 +240,37 @@ export function runOpenLoop(opts: OpenLoopOptions): Promise<WorkloadResult> {
         latency.record((performance.now() - due) * 1e6);
         progress.completed++;
       }
-      finishIfDone();
+      if (timer === undefined && inFlight === 0) finish();
+    };
+
+    const stopIssuing = (): void => {
+      clearInterval(timer);
+      timer = undefined;
+      const missed = quota - next;
+      if (missed > 0) {
+        progress.failed += missed;
+        tally.add(NOT_ISSUED_REASON, missed);
+        next = quota;
+      }
+      if (inFlight === 0) finish();
+      else graceTimer = setTimeout(finish, graceMs);
     };
 
     const issueDue = (): void => {
-      const now = performance.now();
+      if (timer === undefined) return;
+      let now = performance.now();
+      // Past the deadline, the proposals due before it are still issued if the issuer is
+      // only a timer tick or two late; an issuer further behind has missed them.
+      if (now >= deadline + LATE_TOLERANCE_MS) {
+        stopIssuing();
+        return;
+      }
+      const sliceEnd = now + ISSUE_SLICE_MS;
       const due = Math.min(quota, Math.floor((now - start) / msPerProposal) + 1);
-      while (progress.issued < due) {
-        const seq = progress.issued++;
+      while (next < due) {
+        const seq = next++;
         const dueAt = start + seq * msPerProposal;
+        progress.issued++;
         if (inFlight >= maxInFlight) {
           progress.failed++;
           tally.add(IN_FLIGHT_LIMIT_REASON);
@@ -219,15 +288,16 @@ export function runOpenLoop(opts: OpenLoopOptions): Promise<WorkloadResult> {
           () => settle(dueAt, undefined, false),
           (error: unknown) => settle(dueAt, error, true),
         );
+        // A burst that takes too long would keep the answers (and the deadline) waiting.
+        if ((seq & 255) === 255) {
+          now = performance.now();
+          if (now >= sliceEnd) break;
+        }
       }
-      if (progress.issued >= quota) {
-        issuing = false;
-        clearInterval(timer);
-        finishIfDone();
-      }
+      if (next >= quota || performance.now() >= deadline + LATE_TOLERANCE_MS) stopIssuing();
     };
 
-    const timer = setInterval(issueDue, tickMs);
+    timer = setInterval(issueDue, tickMs);
     issueDue();
   });
 }
