@@ -262,14 +262,24 @@ export function latencyThroughputPlot(sets: readonly ResultSet[]): PlotOutcome {
       },
     };
   }
-  const spec: TopLevelSpec = {
+  const capacities: Row[] = [];
+  for (const runs of groupRuns(openLoop(sets))) {
+    const c = spread(runs, (x) => x.capacity);
+    if (c !== null) capacities.push({ series: runs[0]!.series, capacity: c.median });
+  }
+  const uniqueCapacities = [...new Map(capacities.map((c) => [c.series, c])).values()];
+  const curve: UnitSpec<string> = {
     data: { values: rows },
-    width: WIDTH,
-    height: HEIGHT,
     mark: { type: "line", point: true },
     encoding: {
       x: { field: "throughput", type: "quantitative", title: "achieved proposals/s" },
-      y: { field: "latency", type: "quantitative", scale: logScale, title: "latency (µs)" },
+      y: {
+        field: "latency",
+        type: "quantitative",
+        scale: logScale,
+        title: "latency (µs)",
+        axis: { format: "~s" },
+      },
       color: seriesColor,
       strokeDash: { field: "percentile", type: "nominal" },
       order: { field: "offered", type: "quantitative" },
@@ -282,12 +292,25 @@ export function latencyThroughputPlot(sets: readonly ResultSet[]): PlotOutcome {
       ],
     },
   };
+  const capacityRule: UnitSpec<string> = {
+    data: { values: uniqueCapacities },
+    mark: { type: "rule", strokeDash: [2, 2], opacity: 0.7 },
+    encoding: { x: { field: "capacity", type: "quantitative" }, color: seriesColor },
+  };
+  const spec: TopLevelSpec = {
+    width: WIDTH,
+    height: HEIGHT,
+    layer: uniqueCapacities.length > 0 ? [curve, capacityRule] : [curve],
+  };
+  const capacityNote =
+    uniqueCapacities.length > 0
+      ? " The thin dotted vertical line is the closed-loop capacity the sweep's steps are shares of."
+      : "";
   return {
     plot: {
       id,
       title,
-      caption:
-        "One point per offered rate (median of its runs); the knee is where latency climbs while throughput stops growing.",
+      caption: `One point per offered rate (median of its runs); the knee is where latency climbs while throughput stops growing.${capacityNote}`,
       spec,
     },
   };

@@ -109,6 +109,7 @@ export function fixtureReport(opts: FixtureOptions = {}) {
           max: p99Ns * 4,
         },
       };
+      if (maxrate !== null) r.sweep = { percent: 0, capacityPerS: 85_000, offeredRate: maxrate };
       if (complete) {
         // floor-ns is a one-proposal latency: about a third of the conc=1-equivalent latency.
         const floorNs = (nsPerOp * (conc ?? 1)) / 3;

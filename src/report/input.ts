@@ -29,6 +29,8 @@ export interface ReportRun {
   floorNs: number | null;
   /** How many floors one proposal took (the run's x-floor, see docs/floor.md), where present. */
   xFloor: number | null;
+  /** A sweep step's closed-loop capacity (proposals/s) that its offered rate is a share of. */
+  capacity: number | null;
   /** Resident set size in bytes by process role ("leader", "follower 2", ...), where present. */
   rssBytes: Record<string, number>;
 }
@@ -220,7 +222,7 @@ function readRun(raw: unknown, series: string): ReportRun | null {
     series,
     name: str(raw.name, "?"),
     conc: num(raw.conc),
-    maxrate: num(raw.maxrate) ?? num(raw.offeredRate),
+    maxrate: num(raw.maxrate) ?? (isObject(raw.sweep) ? num(raw.sweep.offeredRate) : null),
     bytes: num(raw.bytes) ?? 0,
     run: num(raw.run) ?? 1,
     proposals,
@@ -232,6 +234,7 @@ function readRun(raw: unknown, series: string): ReportRun | null {
     throughput: num(raw.achievedRate) ?? (wallNs > 0 ? (proposals * 1e9) / wallNs : 0),
     floorNs,
     xFloor: num(raw.xFloor),
+    capacity: isObject(raw.sweep) ? num(raw.sweep.capacityPerS) : null,
     rssBytes: rssOf(raw),
   };
 }
