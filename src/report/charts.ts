@@ -316,9 +316,81 @@ export function latencyThroughputPlot(sets: readonly ResultSet[]): PlotOutcome {
   };
 }
 
+function roleOrder(a: string, b: string): number {
+  return a === "leader" ? -1 : b === "leader" ? 1 : a.localeCompare(b);
+}
+
+/**
+ * Memory per process: over time where the file has the launcher's samples, with the peak
+ * as a dotted rule; as bars of the median per case where only runs carry RSS.
+ */
 export function rssPlot(sets: readonly ResultSet[]): PlotOutcome {
   const id = "rss";
   const title = "Resident memory (RSS) per process";
+  const multiple = sets.length > 1;
+  const samples: Row[] = [];
+  const peaks: Row[] = [];
+  for (const set of sets) {
+    for (const p of set.rss) {
+      const who = multiple ? `${set.series}: ${p.process}` : p.process;
+      for (const [at, bytes] of p.samples)
+        samples.push({ process: who, seconds: at, mib: bytes / 2 ** 20 });
+      const peak = p.maxRssBytes ?? p.rssBytes;
+      if (peak !== null) peaks.push({ process: who, mib: peak / 2 ** 20 });
+    }
+  }
+  if (samples.length > 0 || peaks.length > 0) {
+    const color = {
+      field: "process",
+      type: "nominal" as const,
+      title: "process",
+      sort: [...new Set(peaks.map((r) => String(r.process)))].sort(roleOrder),
+    };
+    const layers: UnitSpec<string>[] = [];
+    if (samples.length > 0) {
+      layers.push({
+        data: { values: samples },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "seconds", type: "quantitative", title: "seconds since the leader started" },
+          y: { field: "mib", type: "quantitative", title: "RSS (MiB)" },
+          color,
+          tooltip: [{ field: "process" }, { field: "seconds" }, { field: "mib", format: ",.1f" }],
+        },
+      });
+      layers.push({
+        data: { values: peaks },
+        mark: { type: "rule", strokeDash: [2, 2] },
+        encoding: { y: { field: "mib", type: "quantitative" }, color },
+      });
+    } else {
+      layers.push({
+        data: { values: peaks },
+        mark: "bar",
+        encoding: {
+          x: { field: "process", type: "nominal", sort: color.sort, title: null },
+          y: { field: "mib", type: "quantitative", title: "peak RSS (MiB)" },
+          color,
+          tooltip: [{ field: "process" }, { field: "mib", format: ",.1f" }],
+        },
+      });
+    }
+    return {
+      plot: {
+        id,
+        title,
+        caption:
+          samples.length > 0
+            ? "RSS of each process as sampled during the session; dotted: each process's peak (VmHWM)."
+            : "Peak RSS of each process over the session.",
+        spec: { width: WIDTH, height: HEIGHT, layer: layers },
+      },
+    };
+  }
+  return perRunRssPlot(sets, id, title);
+}
+
+function perRunRssPlot(sets: readonly ResultSet[], id: string, title: string): PlotOutcome {
   const rows: Row[] = [];
   for (const runs of groupRuns(sets.flatMap((s) => s.runs))) {
     const roles = new Set(runs.flatMap((r) => Object.keys(r.rssBytes)));
@@ -331,9 +403,7 @@ export function rssPlot(sets: readonly ResultSet[]): PlotOutcome {
   if (rows.length === 0) {
     return { skipped: { id, title, reason: "no run in these files records RSS" } };
   }
-  const roles = [...new Set(rows.map((r) => String(r.role)))].sort((a, b) =>
-    a === "leader" ? -1 : b === "leader" ? 1 : a.localeCompare(b),
-  );
+  const roles = [...new Set(rows.map((r) => String(r.role)))].sort(roleOrder);
   const spec: TopLevelSpec = {
     data: { values: rows },
     facet: { column: { field: "role", type: "nominal", title: null, sort: roles } },

@@ -115,11 +115,7 @@ export function fixtureReport(opts: FixtureOptions = {}) {
         const floorNs = (nsPerOp * (conc ?? 1)) / 3;
         r.floorNs = floorNs;
         r.xFloor = (ns * (conc ?? 1)) / floorNs;
-        r.rssBytes = {
-          leader: 180 * 2 ** 20 + run * 2 ** 20,
-          "follower 2": 150 * 2 ** 20,
-          "follower 3": 151 * 2 ** 20,
-        };
+        // (RSS is per session, at the top level, as local-cluster writes it.)
       }
       runs.push(r);
     }
@@ -166,7 +162,18 @@ export function fixtureReport(opts: FixtureOptions = {}) {
     metrics: metrics(complete, true),
   };
   if (complete) {
-    report.followers = [2, 3].map((id) => ({ id, metrics: metrics(true, false) }));
+    report.followers = [2, 3].map((id) => ({
+      id,
+      role: `follower ${id}`,
+      metrics: metrics(true, false),
+    }));
+    const mib = 2 ** 20;
+    const process = (base: number) => ({
+      rssBytes: (base + 20) * mib,
+      maxRssBytes: (base + 25) * mib,
+      samples: [0, 10, 20, 30].map((atS) => ({ atS, rssBytes: (base + atS / 2) * mib })),
+    });
+    report.rss = { leader: process(180), "follower 2": process(150), "follower 3": process(151) };
   }
   return report;
 }

@@ -51,6 +51,17 @@ export interface RoleHistograms {
   histograms: Record<string, Distribution>;
 }
 
+/** One process's memory over the session (the top-level `rss` of a result file). */
+export interface ProcessRss {
+  process: string;
+  /** At the end of the session. */
+  rssBytes: number | null;
+  /** The peak the kernel recorded (VmHWM). */
+  maxRssBytes: number | null;
+  /** [seconds since the start, bytes] readings taken during the session. */
+  samples: Array<[number, number]>;
+}
+
 export interface ResultSet {
   path: string;
   /** Legend label: the pipeline, plus whatever else tells this file apart from the others. */
@@ -63,6 +74,7 @@ export interface ResultSet {
   walSyncMode: string;
   runs: ReportRun[];
   roles: RoleHistograms[];
+  rss: ProcessRss[];
 }
 
 type Json = Record<string, unknown>;
@@ -181,12 +193,35 @@ function findRoles(report: Json): RoleHistograms[] {
       found.push({ role: roleName(path, value, holder), histograms });
     }
     for (const [key, child] of Object.entries(value)) {
-      if (key === "histograms" || (depth === 0 && key === "runs")) continue;
+      if (key === "histograms" || (depth === 0 && (key === "runs" || key === "rss"))) continue;
       visit(child, [...path, key], value, depth + 1);
     }
   };
   visit(report, [], report, 0);
   return found;
+}
+
+/** `rss: { leader: { rssBytes, maxRssBytes, samples: [{ atS, rssBytes }] }, "follower 2": … }`. */
+function sessionRss(raw: unknown): ProcessRss[] {
+  if (!isObject(raw)) return [];
+  const out: ProcessRss[] = [];
+  for (const [process, entry] of Object.entries(raw)) {
+    if (!isObject(entry)) continue;
+    const samples: Array<[number, number]> = [];
+    if (Array.isArray(entry.samples)) {
+      for (const s of entry.samples) {
+        if (!isObject(s)) continue;
+        const at = num(s.atS);
+        const bytes = num(s.rssBytes);
+        if (at !== null && bytes !== null) samples.push([at, bytes]);
+      }
+    }
+    const rssBytes = num(entry.rssBytes);
+    const maxRssBytes = num(entry.maxRssBytes);
+    if (rssBytes === null && maxRssBytes === null && samples.length === 0) continue;
+    out.push({ process, rssBytes, maxRssBytes, samples });
+  }
+  return out;
 }
 
 /** RSS in bytes by role, from `rssBytes`/`maxRssBytes`/`rss` (a number or an object by role). */
@@ -267,6 +302,7 @@ export function parseResultSet(path: string, text: string): ResultSet {
     walSyncMode: str(raw.walSyncMode, ""),
     runs,
     roles: findRoles(raw),
+    rss: sessionRss(raw.rss),
   };
 }
 

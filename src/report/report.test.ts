@@ -113,6 +113,25 @@ describe("writeReport", () => {
 });
 
 describe("reading result files", () => {
+  test("RSS: the session's samples per process, or per-run figures from older writers", async () => {
+    const complete = parseResultSet("c.json", JSON.stringify(fixtureReport({ complete: true })));
+    assert.deepEqual(
+      complete.rss.map((p) => [p.process, p.samples.length]),
+      [
+        ["leader", 4],
+        ["follower 2", 4],
+        ["follower 3", 4],
+      ],
+    );
+    const perRun = fixtureReport();
+    for (const run of perRun.runs as Record<string, unknown>[]) run.rssBytes = 200 * 2 ** 20;
+    const path = join(dir, "per-run-rss.json");
+    await writeFile(path, JSON.stringify(perRun));
+    const summary = await writeReport([path], join(dir, "per-run-rss.html"));
+    assert.ok(summary.plots.some((p) => p.id === "rss"));
+    assert.deepEqual(summary.warnings, []);
+  });
+
   test("followers' histograms are found whatever the writer calls their holder", () => {
     const base = fixtureReport();
     const shapes: Record<string, unknown>[] = [
