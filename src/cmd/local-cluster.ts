@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { addRssToReport } from "../bench/rss-report.js";
-import { isBooleanFlag, SHARED_NODE_FLAGS } from "../cli/args.js";
+import { isBooleanFlag, SHARED_NODE_FLAGS, USAGE_EXIT_CODE } from "../cli/args.js";
 import { describeRss } from "../metrics/rss.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
 import { howToOpenProfiles } from "./cpu-profile.js";
@@ -259,10 +259,15 @@ async function main(): Promise<number> {
   });
   let failed = false;
   let stopping = false;
+  /** A usage error anywhere (exit 2: bad flags) is what the launcher exits with too. */
+  let usageError = false;
+  const exitedEarly = new Set<number>();
   const early = followers.map((child, k) =>
     exited(child).then((code) => {
       if (!stopping) {
         failed = true;
+        usageError ||= code === USAGE_EXIT_CODE;
+        exitedEarly.add(k);
         say(`local-cluster: follower ${k + 2} exited early (code ${code})\n`);
         showTail(`follower ${k + 2}`);
       }
@@ -271,6 +276,14 @@ async function main(): Promise<number> {
   // The leader starts once the followers listen: its first connection attempts then succeed
   // instead of backing off.
   await Promise.all(listening);
+  if (exitedEarly.size > 0) {
+    // A follower that could not start (bad flags, a data dir it cannot use): no session.
+    stopping = true;
+    await Promise.all(followers.map(stopChild));
+    closeSync(logFile);
+    say(`local-cluster: no benchmark ran (every process's output: ${logPath})\n`);
+    return usageError ? USAGE_EXIT_CODE : 1;
+  }
   const leaderChild = spawn(
     process.execPath,
     [join(here, "rafttoy-leader.js"), ...nodeArgs(1), ...leaderArgs],
@@ -330,8 +343,8 @@ async function main(): Promise<number> {
     failed = true;
   }
   followerCodes.forEach((code, k) => {
-    // 143 is the conventional exit after SIGTERM: a clean stop.
-    if (code !== 0 && code !== 143) {
+    // 143 is the conventional exit after SIGTERM: a clean stop. An early exit was told.
+    if (code !== 0 && code !== 143 && !exitedEarly.has(k)) {
       say(`local-cluster: follower ${k + 2} stopped with code ${code}\n`);
       showTail(`follower ${k + 2}`);
       failed = true;
@@ -341,6 +354,8 @@ async function main(): Promise<number> {
   await summarizeSession({ jsonPath, logPath, say });
   const profiles = flagValue(shared, "--cpu-prof");
   if (profiles !== undefined) say(`${howToOpenProfiles(profiles)}\n`);
+  // The leader's own verdict (2 bad flags, 3 drops, ...) is the session's.
+  if (leaderCode !== 0 && leaderCode < 128) return leaderCode;
   return failed ? 1 : 0;
 }
 

@@ -78,10 +78,25 @@ test("local-cluster: a leader that fails shows its last lines and the exit is no
   const cwd = mkdtempSync(join(tmpdir(), "rafttoy-local-cluster-"));
   try {
     const { code, stdout, stderr } = await runLocalCluster(cwd, ["--bench", "nothing-matches"]);
-    assert.notEqual(code, 0);
+    assert.equal(code, 2, "a usage error is the session's exit code");
     assert.equal(stdout, "");
-    assert.match(stderr, /the leader exited with code/);
+    assert.match(stderr, /the leader exited with code 2/);
     assert.match(stderr, /nothing-matches" matches no benchmark/);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test("local-cluster: followers that cannot start end the session before a leader starts", async () => {
+  const cwd = mkdtempSync(join(tmpdir(), "rafttoy-local-cluster-"));
+  try {
+    const { code, stdout, stderr } = await runLocalCluster(cwd, ["--wal", "bogus"]);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.match(stderr, /follower 2 exited early \(code 2\)/);
+    assert.match(stderr, /--wal "bogus" is unknown/);
+    assert.match(stderr, /no benchmark ran/);
+    assert.doesNotMatch(stderr, /leader exited|stopped with code/);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
