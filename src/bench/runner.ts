@@ -321,10 +321,6 @@ async function measureRun(
     wallNs,
     cpuUs: cpu.user + cpu.system,
     latencyNs,
-    // The open loop's achieved rate: what was acknowledged per second of the run.
-    ...(benchCase.maxrate !== undefined && wallNs > 0
-      ? { achievedRate: (workload.completed * 1e9) / wallNs }
-      : {}),
   });
 }
 
