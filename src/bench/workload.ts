@@ -77,6 +77,12 @@ export const TIMED_OUT_REASON = "timed out: unanswered at the end of the grace p
 /** How long one timer callback may keep issuing before it lets I/O (the answers) run. */
 const ISSUE_SLICE_MS = 20;
 const DEFAULT_GRACE_MS = 2_000;
+/**
+ * The default in-flight bound never exceeds what the leader's Peer keeps in flight itself
+ * (65,536): more only queues in front of it, where every proposal waits longer and the
+ * millions of pending promises cost the issuer and the peer the CPU they need.
+ */
+const MAX_DEFAULT_IN_FLIGHT = 65_536;
 /** How late after the deadline the last due proposals may still be issued. */
 const LATE_TOLERANCE_MS = 50;
 
@@ -194,7 +200,8 @@ export function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult> {
   }
   const tickMs = opts.tickMs ?? 1;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
-  const maxInFlight = opts.maxInFlight ?? Math.max(10_000, Math.ceil(rate));
+  const maxInFlight =
+    opts.maxInFlight ?? Math.min(MAX_DEFAULT_IN_FLIGHT, Math.max(10_000, Math.ceil(rate)));
   const makePayload = opts.makePayload ?? proposalPayloadMaker();
   const progress = opts.progress ?? { issued: 0, completed: 0, failed: 0 };
   const tally = new Tally();
