@@ -257,10 +257,19 @@ async function measureRun(
     ...(opts.makePayload === undefined ? {} : { makePayload: opts.makePayload }),
   };
   const startedAt = performance.now();
+  // Each line also gives the interval's own ns/op, so that a long run shows whether it
+  // slows down as it goes (the first and the last interval side by side).
+  let lastAt = startedAt;
+  let lastCompleted = 0;
   const reporter = setInterval(() => {
-    const seconds = ((performance.now() - startedAt) / 1_000).toFixed(1);
+    const now = performance.now();
+    const seconds = ((now - startedAt) / 1_000).toFixed(1);
+    const done = progress.completed - lastCompleted;
+    const interval = done > 0 ? `${Math.round(((now - lastAt) * 1e6) / done)} ns/op` : "none";
+    lastAt = now;
+    lastCompleted = progress.completed;
     opts.log(
-      `${benchCase.name} run ${run}: ${seconds}s, ${progress.completed} done, ${progress.failed} dropped`,
+      `${benchCase.name} run ${run}: ${seconds}s, ${progress.completed} done, ${progress.failed} dropped, last interval ${interval}`,
     );
   }, opts.progressEveryMs ?? 5_000);
   reporter.unref();
