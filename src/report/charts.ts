@@ -423,6 +423,9 @@ function perRunRssPlot(sets: readonly ResultSet[], id: string, title: string): P
   return { plot: { id, title, caption: "Median over the runs of each case.", spec } };
 }
 
+/** Points a summary-only histogram contributes (min, p50, p90, p99, p99.9, max). */
+const SUMMARY_POINTS = 6;
+
 /** Where a percentile sits on the "nines" axis: 90 → 1, 99 → 2, 99.9 → 3; max goes last. */
 const MAX_NINES = 6;
 function nines(percentile: number): number {
@@ -457,6 +460,10 @@ function distributionRows(
 }
 
 function distributionSpec(rows: Row[], order: readonly string[], yTitle: string): TopLevelSpec {
+  // Curves from HDR histograms are dense: markers on each of their points would only add
+  // bytes (the SVG of a three-process report roughly halves without them).
+  const curves = new Set(rows.map((r) => `${r.metric}\u0000${r.process}`)).size;
+  const dense = rows.length > curves * SUMMARY_POINTS;
   const names = [...new Set(rows.map((r) => String(r.metric)))];
   const sort = [
     ...order.filter((n) => names.includes(n)),
@@ -470,7 +477,7 @@ function distributionSpec(rows: Row[], order: readonly string[], yTitle: string)
     spec: {
       width: FACET_WIDTH,
       height: FACET_HEIGHT,
-      mark: { type: "line", point: true },
+      mark: { type: "line", point: !dense },
       encoding: {
         x: {
           field: "nines",
