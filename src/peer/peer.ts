@@ -328,6 +328,7 @@ export class Peer {
     this.tracker.rejectAll("stopped");
     for (const w of this.resetWaiters.splice(0)) w();
     await this.opts.transport.stop();
+    await this.compactor.idle();
     await this.opts.storage.close();
   }
 
@@ -570,6 +571,7 @@ export class Peer {
     this.tracker.rejectAll("epoch reset");
     this.buffer.rejectAll("epoch reset");
     this.local = [];
+    await this.compactor.idle();
     this.compactor.reset();
     await this.opts.storage.reset();
     this.inc = this.createIncarnation(target, true);
