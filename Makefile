@@ -53,7 +53,7 @@ leader-starts: build
 	node dist/src/e2e/leader-starts.js $(LEADER_STARTS_ARGS)
 
 soak: build
-	node dist/src/raft/sim/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)
+	node dist/src/cmd/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)
 
 clean:
 	rm -rf dist results

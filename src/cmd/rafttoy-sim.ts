@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// rafttoy-sim: the deterministic cluster simulator (see src/raft/sim/cli.ts).
+// rafttoy-sim: the deterministic cluster simulator (see sim-cli.ts).
 import { hideBin } from "yargs/helpers";
-import { simMain } from "../raft/sim/cli.js";
+import { simMain } from "./sim-cli.js";
 
 process.exitCode = await simMain(hideBin(process.argv), {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { TestingBugs } from "../api.js";
 import { parseFaults } from "./faults.js";
+import type { SimOptions, SimResult } from "./options.js";
+import { runSimulation } from "./scheduler.js";
 import { shrink } from "./shrink.js";
-import { runSimulation, type SimOptions, type SimResult } from "./simulator.js";
 
 interface Found {
   opts: SimOptions;

@@ -2,7 +2,8 @@
 // events as possible. A run is fully determined by its options, so every candidate is
 // reproducible with the command line printed for it.
 import { FAULT_KINDS } from "./faults.js";
-import { quietPhaseStart, runSimulation, type SimOptions, type SimResult } from "./simulator.js";
+import { quietPhaseStart, type SimOptions, type SimResult } from "./options.js";
+import { runSimulation } from "./scheduler.js";
 
 export interface FailingRun {
   opts: SimOptions;

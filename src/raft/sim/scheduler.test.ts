@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseFaults } from "./faults.js";
-import {
-  reproduceCommand,
-  runSimulation,
-  type SimOptions,
-  type SimResult,
-  summaryLine,
-} from "./simulator.js";
+import { reproduceCommand, type SimOptions, type SimResult, summaryLine } from "./options.js";
+import { runSimulation } from "./scheduler.js";
 
 const ALL = parseFaults("all");
 const SEEDS_PER_MODE = 25;

@@ -1,7 +1,7 @@
 // `make soak`: the simulator over many seeds, alternating synchronous and asynchronous
 // storage writes. Stops at the first violation with a command that reproduces it.
 //
-//   node dist/src/raft/sim/soak.js --seeds 500 --steps 200000 [--first-seed S] [--nodes 5]
+//   node dist/src/cmd/soak.js --seeds 500 --steps 200000 [--first-seed S] [--nodes 5]
 //
 // Without --first-seed the run starts at a seed taken from the clock, so that every soak
 // explores seeds nobody has run before; the first seed is printed, and each seed
@@ -9,10 +9,11 @@
 import { pathToFileURL } from "node:url";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import type { CliIo } from "./cli.js";
-import { MAX_NODES } from "./cli.js";
-import { parseFaults } from "./faults.js";
-import { reproduceCommand, runSimulation, type SimOptions, summaryLine } from "./simulator.js";
+import { parseFaults } from "../raft/sim/faults.js";
+import { reproduceCommand, type SimOptions, summaryLine } from "../raft/sim/options.js";
+import { runSimulation } from "../raft/sim/scheduler.js";
+import type { CliIo } from "./sim-cli.js";
+import { MAX_NODES } from "./sim-cli.js";
 
 const TRACE_LINES = 40;
 

@@ -2,10 +2,11 @@
 // print progress on stderr and the summary line last on stdout; on a violation, look for
 // a shorter run that breaks the same invariant and print its last events.
 import yargs from "yargs";
-import type { TestingBugs } from "../api.js";
-import { type FaultSet, parseFaults } from "./faults.js";
-import { type FailingRun, shrink } from "./shrink.js";
-import { reproduceCommand, runSimulation, type SimOptions, summaryLine } from "./simulator.js";
+import type { TestingBugs } from "../raft/api.js";
+import { type FaultSet, parseFaults } from "../raft/sim/faults.js";
+import { reproduceCommand, type SimOptions, summaryLine } from "../raft/sim/options.js";
+import { runSimulation } from "../raft/sim/scheduler.js";
+import { type FailingRun, shrink } from "../raft/sim/shrink.js";
 
 export interface CliIo {
   out(line: string): void;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type CliIo, simMain } from "./cli.js";
-import { FAULT_KINDS, formatFaults, parseFaults } from "./faults.js";
+import { FAULT_KINDS, formatFaults, parseFaults } from "../raft/sim/faults.js";
+import { type CliIo, simMain } from "./sim-cli.js";
 import { soakMain } from "./soak.js";
 
 interface Captured extends CliIo {
