@@ -19,6 +19,11 @@ export function parseBenchtime(text: string): Benchtime {
   try {
     ms = parseDuration(text);
   } catch {
+    if (/^\s*-/.test(text)) {
+      throw new Error(
+        `"${text}" is negative: give a duration above 0 (e.g. 2s) or a count (e.g. 100000x)`,
+      );
+    }
     throw new Error(`"${text}" is neither a duration (e.g. 2s, 500ms) nor a count (e.g. 100000x)`);
   }
   if (ms <= 0) throw new Error(`"${text}" is too short: give a duration above 0, e.g. 2s`);

@@ -357,6 +357,25 @@ function component(raw: Raw, flag: string, choice: ComponentChoice): string {
   return name;
 }
 
+/**
+ * `--benchtime -1s` would reach yargs as the flags -1 and -s ("unknown argument 1"): a
+ * value that looks like a negative number is attached to the flag before it
+ * (`--benchtime=-1s`), so that the flag's own check can say what is wrong with it.
+ */
+export function attachNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = /^--[a-z][a-z-]*$/.test(arg) && !BOOLEAN_FLAGS.has(arg.slice(2));
+    if (takesValue && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 /** `--metrics=maybe` would otherwise read as false without a word. */
 function checkBooleanSpellings(argv: readonly string[]): void {
   for (const arg of argv) {
@@ -493,9 +512,10 @@ function parse<T>(
   checkRegistries(registries);
   try {
     checkBooleanSpellings(argv);
+    const args = attachNegativeValues(argv);
     let help: string | undefined;
-    const raw = build(program, registries, argv).parseSync(
-      [...argv],
+    const raw = build(program, registries, args).parseSync(
+      [...args],
       {},
       (_error, _argv, output) => {
         if (output !== "") help = output;

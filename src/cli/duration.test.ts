@@ -19,7 +19,10 @@ describe("parseDuration", () => {
   for (const [text, ms] of good) {
     test(`${JSON.stringify(text)} is ${ms} ms`, () => assert.equal(parseDuration(text), ms));
   }
-  for (const text of ["", "5", "ms", "5 ms", "-5ms", "5sec", "1e3ms", "5ms!", "s5"]) {
+  test('"-5ms" is refused as negative', () => {
+    assert.throws(() => parseDuration("-5ms"), /"-5ms" is negative: a duration is 0 or more/);
+  });
+  for (const text of ["", "5", "ms", "5 ms", "5sec", "1e3ms", "5ms!", "s5"]) {
     test(`${JSON.stringify(text)} is refused with the expected form`, () => {
       assert.throws(() => parseDuration(text), /is not a duration: write a number with a unit/);
     });

@@ -20,6 +20,9 @@ const PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (trimmed === "0") return 0;
+  if (/^-\d|^-\.\d/.test(trimmed)) {
+    throw new Error(`"${text}" is negative: a duration is 0 or more, e.g. 5ms or 2s`);
+  }
   let ms = 0;
   let at = 0;
   PART.lastIndex = 0;

@@ -2,6 +2,7 @@
 // rafttoy-follower: serves as one member of the Raft group until stopped (SIGINT/SIGTERM).
 // It follows whatever leader runs the benchmarks, resetting its state on each new test epoch.
 import { parseFollowerArgs } from "../cli/args.js";
+import { checkBeforeStart } from "../cli/startup-checks.js";
 import { describeRss, readRss } from "../metrics/rss.js";
 import { formatEpoch } from "../peer/epoch.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
@@ -14,6 +15,7 @@ const RSS_CHECK_MS = 500;
 
 async function main(): Promise<void> {
   const opts = parseFollowerArgs(process.argv.slice(2), componentRegistries);
+  await checkBeforeStart("rafttoy-follower", opts);
   if (opts.cpuProf !== undefined) profileUntilExit(opts.cpuProf, `follower-${opts.id}`, log);
   const node = await startNode(opts);
   stopOnSignals(node);

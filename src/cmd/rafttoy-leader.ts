@@ -8,6 +8,7 @@ import { type RunProgress, runBenchmarks, writeReport } from "../bench/runner.js
 import { runClosedLoop } from "../bench/workload.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
+import { checkBeforeStart } from "../cli/startup-checks.js";
 import { describeRss, readRss } from "../metrics/rss.js";
 import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import { proposalPayloadMaker } from "../peer/proposal-payload.js";
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
   unrefChannel();
   const processStart = Date.now();
   const opts = parseLeaderArgs(process.argv.slice(2), componentRegistries);
+  await checkBeforeStart("rafttoy-leader", opts);
   if (opts.cpuProf !== undefined) {
     const dir = opts.cpuProf;
     profileUntilExit(dir, "leader", log);
