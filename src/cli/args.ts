@@ -1,5 +1,6 @@
 import yargs, { type Argv } from "yargs";
 import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
+import { DEFAULT_KEYS, type KeySpec, parseKeySpec } from "../bench/keys.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
 import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
 import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
@@ -53,6 +54,8 @@ export interface LeaderOptions extends NodeOptions {
   json: string | undefined;
   /** Exit 0 even when proposals were dropped or timed out. */
   allowDrops: boolean;
+  /** Which key each proposal writes. */
+  keys: KeySpec;
   /** After the closed-loop cases, open-loop steps from 10 % to 120 % of their capacity. */
   sweep: boolean;
 }
@@ -220,6 +223,12 @@ function leaderFlags(y: Argv): Argv {
       type: "string",
       describe: "write every result, the configuration and the histograms to this file",
     })
+    .option("keys", {
+      type: "string",
+      describe:
+        "keys the proposals write: N (uniform over N keys), unique (a fresh key each), or zipf:S (Zipf-skewed over 100000 keys)",
+      default: String(DEFAULT_KEYS),
+    })
     .option("allow-drops", {
       type: "boolean",
       describe: `exit 0 even when proposals were dropped or timed out (else exit ${EXIT_DROPPED})`,
@@ -344,6 +353,14 @@ function netDelay(raw: Raw): NetDelay {
     return parseNetDelay(text(raw, "net-delay")!, parseDuration);
   } catch (error) {
     throw new UsageError(`--net-delay: ${(error as Error).message}`);
+  }
+}
+
+function keySpec(textValue: string): KeySpec {
+  try {
+    return parseKeySpec(textValue);
+  } catch (error) {
+    throw new UsageError(`--keys ${(error as Error).message}`);
   }
 }
 
@@ -488,6 +505,7 @@ function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOpt
     maxrate,
     json: text(raw, "json"),
     allowDrops: flag(raw, "allow-drops"),
+    keys: keySpec(text(raw, "keys")!),
     sweep,
   };
 }

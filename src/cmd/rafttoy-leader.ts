@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     maxrate,
     sweep: opts.sweep,
     proposer: peer,
-    makePayload: proposalPayloadMaker(),
+    makePayload: proposalPayloadMaker(opts.keys),
     prepare: async ({ benchCase }) => {
       if (first) {
         // The first run would otherwise pay for compiling the hot paths of all three
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
           bytes: benchCase.bytes,
           benchtime: warmupBenchtime(benchtime),
           latency: { record: () => {} },
-          makePayload: proposalPayloadMaker(),
+          makePayload: proposalPayloadMaker(opts.keys),
         });
         node.metrics.reset();
       }

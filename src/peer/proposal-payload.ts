@@ -1,7 +1,7 @@
 // Benchmark payloads in the project's proposal format, so an engine can apply them as
-// key-value writes: the key is the worker's id (each worker overwrites its own key, so the
-// engine's map stays as small as the concurrency), the id is the worker's sequence number,
-// and the value fills the rest of the requested size.
+// key-value writes: the key is chosen by --keys (src/bench/keys.ts) as a 4-byte number, the
+// id is the worker's sequence number, and the value fills the rest of the requested size.
+import { DEFAULT_KEYS, type KeySpec, keyChooser } from "../bench/keys.js";
 import type { MakePayload } from "../bench/payload.js";
 import { fillProposal, minPayloadSize } from "../codec/proposal.js";
 
@@ -11,12 +11,16 @@ const KEY_BYTES = 4;
 /** The smallest --bytes a proposal payload can have. */
 export const MIN_PROPOSAL_BYTES = minPayloadSize(KEY_BYTES);
 
-export function proposalPayloadMaker(): MakePayload {
+export function proposalPayloadMaker(
+  keys: KeySpec = { kind: "uniform", keys: DEFAULT_KEYS },
+  seed = 1,
+): MakePayload {
   let slab = new Uint8Array(0);
   let used = 0;
   const key = new Uint8Array(KEY_BYTES);
   const keyView = new DataView(key.buffer);
-  return (workerId, seq, bytes) => {
+  const nextKey = keyChooser(keys, seed);
+  return (_workerId, seq, bytes) => {
     // Payloads are carved from shared slabs and never reused: an in-memory log may keep
     // them long after they are acknowledged.
     if (used + bytes > slab.length) {
@@ -25,7 +29,7 @@ export function proposalPayloadMaker(): MakePayload {
     }
     const out = slab.subarray(used, used + bytes);
     used += bytes;
-    keyView.setUint32(0, workerId >>> 0, true);
+    keyView.setUint32(0, nextKey() >>> 0, true);
     return fillProposal(out, seq, key);
   };
 }
