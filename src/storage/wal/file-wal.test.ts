@@ -65,6 +65,28 @@ describe("file wal I/O thread", () => {
     await wal.close();
   });
 
+  test("a record larger than the I/O ring moves to a bigger ring and reads back", async () => {
+    const wal = await FileWal.open({ dir, logger: silentLogger });
+    // 40 × 256 KiB = 10 MiB in one record, between two small ones: more than the thread's
+    // first 8 MiB ring holds.
+    const big = Array.from({ length: 40 }, (_, k) => entry(k + 2, 256 * 1024));
+    await Promise.all([
+      wal.append([entry(1)], { sync: true }),
+      wal.append(big, { sync: true }),
+      wal.append([entry(42)], { sync: true }),
+    ]);
+    await wal.close();
+    const reopened = await FileWal.open({ dir, logger: silentLogger, cacheBytes: 1024 });
+    assert.equal(reopened.lastIndex(), 42);
+    for (const e of reopened.entries(1, 43)) {
+      assert.ok(
+        e.data.every((b) => b === (e.index & 0xff)),
+        `entry ${e.index}`,
+      );
+    }
+    await reopened.close();
+  });
+
   test("entries the cache dropped before the thread wrote them read back from disk", async () => {
     const wal = await FileWal.open({ dir, logger: silentLogger, cacheBytes: 1024 });
     const appends: Promise<void>[] = [];
