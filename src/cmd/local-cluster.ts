@@ -8,13 +8,13 @@
 // a failed process's last lines are shown.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, realpathSync, rmSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { addRssToReport } from "../bench/rss-report.js";
 import { isBooleanFlag, SHARED_NODE_FLAGS, USAGE_EXIT_CODE } from "../cli/args.js";
 import { describeRss } from "../metrics/rss.js";
+import { freePorts } from "../transport/free-ports.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
 import { howToOpenProfiles } from "./cpu-profile.js";
 import { ProgressLine, wantsProgressLine } from "./progress-line.js";
@@ -67,28 +67,6 @@ export function splitArgs(args: readonly string[]): { shared: string[]; leader: 
 
 function hasFlag(args: readonly string[], flag: string): boolean {
   return args.some((a) => a === flag || a.startsWith(`${flag}=`));
-}
-
-/** Free loopback ports: bound to port 0 at once, so the kernel hands out distinct ones. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const addr = s.address();
-    if (addr === null || typeof addr === "string") throw new Error("no port assigned");
-    return addr.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /**

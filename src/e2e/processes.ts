@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { freePorts } from "../cmd/local-cluster.js";
+import { freePorts } from "../transport/free-ports.js";
 
 export type Binary = "rafttoy-follower" | "rafttoy-leader" | "local-cluster";
 

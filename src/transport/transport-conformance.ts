@@ -2,10 +2,11 @@
 // (grpc-transport.test.ts, tcp-transport.test.ts): order per link, epochs intact, large
 // batches, splitting, reconnection, bounded queues, one-line errors, prompt stops, pings.
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
 import { after, describe, test } from "node:test";
 import type { Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
+import { freePorts } from "./free-ports.js";
 import type { Logger } from "./grpc-peer-link.js";
 import type { NetDelay } from "./net-delay.js";
 import type { Epoch, InboundBatch, Transport } from "./transport.js";
@@ -26,22 +27,6 @@ export interface ConformanceOptions {
 export interface TestedTransport extends Transport {
   readonly id: number;
   linkStats(peerId: number): { queuedBatches: number; queuedBytes: number } | undefined;
-}
-
-/** Ports the OS reports free right now (bound on 127.0.0.1:0, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    servers.push(server);
-    const address = server.address();
-    assert.ok(address !== null && typeof address === "object");
-    ports.push(address.port);
-  }
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
 
 export async function peerMap(n: number): Promise<Map<number, string>> {
