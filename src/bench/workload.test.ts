@@ -294,8 +294,17 @@ describe("open loop", () => {
       durationMs: 5,
       latency: collectingRecorder(),
     });
-    assert.equal(result.completed, 50);
-    assert.deepEqual(result.failures, { "proposal-dropped: not leader": 50 });
+    // 100 proposals are due in 5 ms; on a loaded machine the issuer may fall behind, and
+    // what it could not issue in time is counted as such: every due proposal is accounted.
+    const notIssued = result.failures[NOT_ISSUED_REASON] ?? 0;
+    const refused = result.failures["proposal-dropped: not leader"] ?? 0;
+    assert.equal(result.issued + notIssued, 100);
+    assert.equal(result.completed + refused, result.issued);
+    assert.equal(refused, Math.floor((result.issued + 1) / 2), "every second one refused");
+    assert.deepEqual(
+      Object.keys(result.failures).sort(),
+      [...(notIssued > 0 ? [NOT_ISSUED_REASON] : []), "proposal-dropped: not leader"].sort(),
+    );
   });
 });
 
