@@ -133,6 +133,20 @@ function failedToLead(outcomes: readonly StartOutcome[]): number {
   return outcomes.filter((x) => !x.led).length;
 }
 
+const USAGE = `leader-starts: starts leaders back to back against the same two followers and
+counts the starts that failed to lead. Prints one summary line; exits 0 when every start led
+and finished, 1 otherwise, 2 for bad flags.
+
+  --starts N        leader starts (default 200)
+  --kill-every K    every K-th start SIGKILLs a follower mid-run and restarts it (default 5; 0: never)
+  --benchtime D     each leader's run (default 1s)
+  --wal W, --engine E, --tick D   components and Raft tick of all three processes (mem, mem, 100ms)
+  --dir PATH        where the processes keep their data (default .data/leader-starts)
+`;
+
+/** A bad flag: one line and exit 2. */
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -143,11 +157,24 @@ async function main(): Promise<number> {
       engine: { type: "string", default: "mem" },
       tick: { type: "string", default: "100ms" },
       dir: { type: "string", default: ".data/leader-starts" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const starts = Number(values.starts);
+  const killEvery = Number(values["kill-every"]);
+  if (!Number.isInteger(starts) || starts < 1)
+    throw new UsageError(`--starts ${values.starts}: give a whole number of starts, 1 or more`);
+  if (!Number.isInteger(killEvery) || killEvery < 0)
+    throw new UsageError(
+      `--kill-every ${values["kill-every"]}: give a whole number, 0 for no kills`,
+    );
   const opts: LeaderStartsOptions = {
-    starts: Number(values.starts),
-    killEvery: Number(values["kill-every"]),
+    starts,
+    killEvery,
     benchtime: values.benchtime!,
     wal: values.wal!,
     engine: values.engine!,
@@ -168,7 +195,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`leader-starts: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
+      const usage =
+        err instanceof UsageError ||
+        (err instanceof TypeError &&
+          "code" in err &&
+          String(err.code).startsWith("ERR_PARSE_ARGS"));
+      process.exit(usage ? 2 : 1);
     },
   );
 }
