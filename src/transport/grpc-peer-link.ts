@@ -12,6 +12,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { concatBatches, encodePing, readPing, sameBatchHeader } from "./codec.js";
 import type { RaftServiceDefinition } from "./grpc-service.js";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
+import { Reachability } from "./reachability.js";
 
 export interface Logger {
   info(message: string): void;
@@ -73,7 +74,7 @@ export class PeerLink {
   private writeBlocked = false;
   private backoffMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
-  private reportedDown = false;
+  private readonly reachability: Reachability;
   private writes = 0;
   private streamsOpened = 0;
   private delayedBatches = 0;
@@ -87,8 +88,9 @@ export class PeerLink {
     private readonly service: RaftServiceDefinition,
     private readonly options: PeerLinkOptions,
     private readonly events: PeerLinkEvents,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    this.reachability = new Reachability(peerId, address, logger, (id) => events.unreachable(id));
     this.backoffMs = options.backoffInitialMs;
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (items) => this.arrive(items));
@@ -216,10 +218,7 @@ export class PeerLink {
       if (this.call !== call) return;
       this.state = "open";
       this.backoffMs = this.options.backoffInitialMs;
-      if (this.reportedDown) {
-        this.reportedDown = false;
-        this.logger.info(`peer ${this.peerId} at ${this.address} is reachable again`);
-      }
+      this.reachability.reached();
       this.flush();
       this.events.opened?.(this.peerId);
     });
@@ -244,13 +243,7 @@ export class PeerLink {
     this.writeBlocked = false;
     this.inflightBytes = 0;
     if (this.state === "stopped") return;
-    if (!this.reportedDown) {
-      this.reportedDown = true;
-      this.logger.warn(
-        `peer ${this.peerId} at ${this.address} is unreachable (${reason}); retrying with backoff`,
-      );
-    }
-    this.events.unreachable(this.peerId);
+    this.reachability.lost(reason, true);
     this.state = "backoff";
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs);

@@ -11,6 +11,7 @@
 import type { Socket } from "node:net";
 import type { Logger } from "./grpc-peer-link.js";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
+import { Reachability } from "./reachability.js";
 import { FRAME_HEADER_BYTES, FrameKind, frameHeader } from "./tcp-frames.js";
 
 /** A turn's frames up to this size are copied into one buffer and written with one write. */
@@ -84,7 +85,7 @@ export class TcpPeerLink {
   private blocked = false;
   private writes = 0;
   private connections = 0;
-  private reportedDown = false;
+  private readonly reachability: Reachability;
   private readonly delay: DelayLine<OutboundFrame> | undefined;
 
   constructor(
@@ -92,8 +93,9 @@ export class TcpPeerLink {
     readonly address: string,
     private readonly options: TcpPeerLinkOptions,
     private readonly events: TcpPeerLinkEvents,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    this.reachability = new Reachability(peerId, address, logger, (id) => events.unreachable(id));
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (frames) => this.arrive(frames));
     }
@@ -146,10 +148,7 @@ export class TcpPeerLink {
     this.state = "open";
     this.blocked = false;
     this.connections++;
-    if (this.reportedDown) {
-      this.reportedDown = false;
-      this.logger.info(`peer ${this.peerId} at ${this.address} is reachable again`);
-    }
+    this.reachability.reached();
     socket.on("drain", () => {
       if (this.socket !== socket) return;
       this.blocked = false;
@@ -167,24 +166,14 @@ export class TcpPeerLink {
     if (this.state === "stopped") return true;
     this.state = "down";
     this.dropControlFrames();
-    if (!this.reportedDown) {
-      this.reportedDown = true;
-      this.logger.warn(`peer ${this.peerId} at ${this.address} is unreachable (${reason})`);
-    }
-    this.events.unreachable(this.peerId);
+    this.reachability.lost(reason, false);
     return true;
   }
 
   /** A dial failed: report the peer down (logged once until it is back). */
   failedDial(reason: string): void {
     if (this.state === "stopped") return;
-    if (!this.reportedDown) {
-      this.reportedDown = true;
-      this.logger.warn(
-        `peer ${this.peerId} at ${this.address} is unreachable (${reason}); retrying with backoff`,
-      );
-    }
-    this.events.unreachable(this.peerId);
+    this.reachability.lost(reason, true);
   }
 
   stop(): void {

@@ -9,12 +9,8 @@
 // flight, that is most of the round trip.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import type { Message } from "../raft/types.js";
-import { checkPeers, checkPositive, parseAddress, socketHost } from "./address.js";
+import { parseAddress, socketHost } from "./address.js";
 import { decodeBatch, encodeBatchParts } from "./codec.js";
-import { groupByDestination } from "./group.js";
-import type { Logger } from "./grpc-peer-link.js";
-import { LinkLatency, PING_INTERVAL_MS } from "./link-latency.js";
-import type { NetDelay } from "./net-delay.js";
 import {
   FrameError,
   FrameKind,
@@ -26,9 +22,7 @@ import {
 } from "./tcp-frames.js";
 import { TcpPeerLink, type TcpPeerLinkStats } from "./tcp-peer-link.js";
 import type { Epoch, InboundBatch, Transport, TransportStats } from "./transport.js";
-import { UnreachableReporter } from "./unreachable.js";
-
-const MiB = 1024 * 1024;
+import { MiB, TransportCore, type TransportCoreOptions } from "./transport-core.js";
 
 /**
  * Entry data at least this large is written from the entry's own array (gathered into the
@@ -37,77 +31,32 @@ const MiB = 1024 * 1024;
  */
 const MIN_GATHER_BYTES = 4096;
 
-export interface TcpTransportOptions {
-  /** This peer's id; `peers` must map it to the address to listen on. */
-  id: number;
-  /** Every peer's id and `host:port`, this one included. */
-  peers: ReadonlyMap<number, string>;
-  /** Largest batch frame sent or accepted (default 64 MiB); larger sends are split. */
-  maxMessageBytes?: number;
-  /** Per peer: bytes of frames that may wait for the connection before batches are dropped. */
-  maxQueueBytes?: number;
-  /** Per peer: frames that may wait for the connection before batches are dropped. */
-  maxQueueBatches?: number;
-  /** Redial backoff while a peer is down, doubling from the first to the last. */
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  /** One-way delay added to every frame this peer sends (--net-delay). */
-  netDelay?: NetDelay;
-  /** Ping period per link for TransportStats.oneWayP50Ns; 0 turns pings off. */
-  pingIntervalMs?: number;
-  logger?: Logger;
-}
+type BatchParts = ReturnType<typeof encodeBatchParts>;
 
-const consoleLogger: Logger = {
-  info: (message) => console.error(`transport: ${message}`),
-  warn: (message) => console.error(`transport: warning: ${message}`),
-};
+/** maxMessageBytes bounds a batch frame; maxQueue* count frames waiting for the connection. */
+export type TcpTransportOptions = TransportCoreOptions;
 
 export class TcpTransport implements Transport {
   readonly id: number;
   readonly address: string;
-  private readonly peers: ReadonlyMap<number, string>;
-  private readonly maxMessageBytes: number;
-  private readonly maxQueueBytes: number;
-  private readonly maxQueueBatches: number;
-  private readonly backoffInitialMs: number;
-  private readonly backoffMaxMs: number;
-  private readonly pingIntervalMs: number;
-  private readonly netDelay: NetDelay | undefined;
-  private readonly logger: Logger;
-  private readonly links = new Map<number, TcpPeerLink>();
+  private readonly core: TransportCore<TcpPeerLink, BatchParts>;
   private readonly dialers = new Map<number, Dialer>();
   private readonly sockets = new Set<Socket>();
-  private readonly unreachable = new UnreachableReporter();
-  private readonly warnedUnknown = new Set<number>();
-  private readonly latency = new LinkLatency();
-  private readonly counters: TransportStats = { dropped: 0, sentBatches: 0, sentMessages: 0 };
   private server: Server | undefined;
-  private pinger: NodeJS.Timeout | undefined;
-  private onBatch: ((batch: InboundBatch) => void) | undefined;
-  private stopped = false;
 
   constructor(options: TcpTransportOptions) {
-    this.address = checkPeers(options.id, options.peers);
-    this.id = options.id;
-    this.peers = options.peers;
-    this.maxMessageBytes = checkPositive(options.maxMessageBytes ?? 64 * MiB, "maxMessageBytes");
-    this.maxQueueBytes = checkPositive(
-      options.maxQueueBytes ?? Math.max(64 * MiB, this.maxMessageBytes),
-      "maxQueueBytes",
-    );
-    this.maxQueueBatches = checkPositive(options.maxQueueBatches ?? 4096, "maxQueueBatches");
-    this.backoffInitialMs = checkPositive(options.backoffInitialMs ?? 50, "backoffInitialMs");
-    this.backoffMaxMs = checkPositive(options.backoffMaxMs ?? 2000, "backoffMaxMs");
-    this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
-    this.netDelay = options.netDelay;
-    this.logger = options.logger ?? consoleLogger;
+    this.core = new TransportCore<TcpPeerLink, BatchParts>(options, {
+      newLink: (peerId, address) => this.newLink(peerId, address),
+      linked: (link, address) => this.linked(link, address),
+      encode: (epoch, from, group) => encodeBatchParts(epoch, from, group, MIN_GATHER_BYTES),
+      deliver: (link, { parts, length }, messages) => link.sendBatch(parts, length, messages),
+    });
+    this.id = this.core.id;
+    this.address = this.core.address;
   }
 
   async start(onBatch: (batch: InboundBatch) => void): Promise<void> {
-    if (this.stopped) throw new Error(`transport of peer ${this.id} is stopped`);
-    if (this.onBatch !== undefined) throw new Error(`transport of peer ${this.id} already started`);
-    this.onBatch = onBatch;
+    this.core.beginStart(onBatch);
     const { host, port } = parseAddress(this.address, "listen address");
     const server = createServer({ noDelay: true }, (socket) => this.accepted(socket));
     try {
@@ -120,57 +69,37 @@ export class TcpTransport implements Transport {
       });
     } catch (err) {
       server.close();
-      this.onBatch = undefined;
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new Error(
-        `peer ${this.id} cannot listen on ${this.address} (${reason}): free the port or give this peer another address`,
-      );
+      throw this.core.listenFailed(err);
     }
-    server.on("error", (err) => this.logger.warn(`listener on ${this.address}: ${err.message}`));
+    const logger = this.core.logger;
+    server.on("error", (err) => logger.warn(`listener on ${this.address}: ${err.message}`));
     this.server = server;
     // Dial every peer this one is the dialing side for, so the others can send to it.
-    for (const id of this.peers.keys()) if (id > this.id) this.link(id);
-    if (this.pingIntervalMs > 0) {
-      this.pinger = setInterval(() => this.pingAll(), this.pingIntervalMs);
-      this.pinger.unref();
-    }
+    for (const id of this.core.peers.keys()) if (id > this.id) this.core.link(id);
+    this.core.startPinger(() => this.pingAll());
   }
 
   send(epoch: Epoch, messages: readonly Message[]): void {
-    if (messages.length === 0) return;
-    for (const [to, group] of groupByDestination(messages)) {
-      const link = this.stopped ? undefined : this.link(to);
-      if (link === undefined) {
-        this.drop(to, group.length);
-        continue;
-      }
-      this.sendGroup(link, epoch, group);
-    }
+    this.core.send(epoch, messages);
   }
 
   onUnreachable(handler: (peerId: number) => void): void {
-    this.unreachable.setHandler(handler);
+    this.core.onUnreachable(handler);
   }
 
   stats(): TransportStats {
-    const stats: TransportStats = { ...this.counters };
-    const p50 = this.latency.p50Ns();
-    if (p50 !== undefined) stats.oneWayP50Ns = p50;
-    return stats;
+    return this.core.stats();
   }
 
   /** One peer's link: queue depth, state. Undefined before first use. */
   linkStats(peerId: number): TcpPeerLinkStats | undefined {
-    return this.links.get(peerId)?.stats();
+    return this.core.links.get(peerId)?.stats();
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.unreachable.clear();
-    if (this.pinger !== undefined) clearInterval(this.pinger);
+    if (!this.core.halt()) return;
     for (const dialer of this.dialers.values()) dialer.stop();
-    for (const link of this.links.values()) link.stop();
+    this.core.stopLinks();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     const server = this.server;
@@ -178,85 +107,44 @@ export class TcpTransport implements Transport {
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private drop(to: number, messages: number): void {
-    this.counters.dropped += messages;
-    this.unreachable.report(to);
-  }
-
-  /** Encodes one destination's batch once; splits it if it exceeds maxMessageBytes. */
-  private sendGroup(link: TcpPeerLink, epoch: Epoch, group: readonly Message[]): void {
-    const { parts, length } = encodeBatchParts(epoch, this.id, group, MIN_GATHER_BYTES);
-    if (length > this.maxMessageBytes) {
-      if (group.length === 1) {
-        this.logger.warn(
-          `dropping a ${length}-byte message to peer ${link.peerId}: larger than maxMessageBytes=${this.maxMessageBytes}`,
-        );
-        this.drop(link.peerId, 1);
-        return;
-      }
-      const half = group.length >>> 1;
-      this.sendGroup(link, epoch, group.slice(0, half));
-      this.sendGroup(link, epoch, group.slice(half));
-      return;
-    }
-    link.sendBatch(parts, length, group.length);
-  }
-
-  private link(peerId: number): TcpPeerLink | undefined {
-    const existing = this.links.get(peerId);
-    if (existing !== undefined) return existing;
-    const address = this.peers.get(peerId);
-    if (address === undefined || peerId === this.id) {
-      if (!this.warnedUnknown.has(peerId)) {
-        this.warnedUnknown.add(peerId);
-        this.logger.warn(`peer ${this.id} has no link to peer ${peerId}: dropping its messages`);
-      }
-      return undefined;
-    }
-    const link = new TcpPeerLink(
+  private newLink(peerId: number, address: string): TcpPeerLink {
+    const core = this.core;
+    return new TcpPeerLink(
       peerId,
       address,
       {
-        maxQueueBytes: this.maxQueueBytes,
-        maxQueueBatches: this.maxQueueBatches,
-        maxInflightBytes: Math.max(16 * MiB, this.maxMessageBytes),
-        netDelay: this.netDelay,
+        maxQueueBytes: core.maxQueueBytes,
+        maxQueueBatches: core.maxQueueBatches,
+        maxInflightBytes: Math.max(16 * MiB, core.maxMessageBytes),
+        netDelay: core.netDelay,
       },
-      {
-        dropped: (_id, count) => {
-          this.counters.dropped += count;
-        },
-        written: (batches, count) => {
-          this.counters.sentBatches += batches;
-          this.counters.sentMessages += count;
-        },
-        unreachable: (id) => this.unreachable.report(id),
-        opened: (id) => this.ping(id),
-      },
-      this.logger,
+      { ...core.countingEvents(), opened: (id) => this.ping(id) },
+      core.logger,
     );
-    this.links.set(peerId, link);
-    if (peerId > this.id) {
-      const dialer = new Dialer(this, link, address, this.backoffInitialMs, this.backoffMaxMs);
-      this.dialers.set(peerId, dialer);
-      dialer.dial();
-    }
-    return link;
+  }
+
+  /** The lower id dials: start dialing a new link to a higher peer. */
+  private linked(link: TcpPeerLink, address: string): void {
+    if (link.peerId <= this.id) return;
+    const { backoffInitialMs, backoffMaxMs } = this.core;
+    const dialer = new Dialer(this, link, address, backoffInitialMs, backoffMaxMs);
+    this.dialers.set(link.peerId, dialer);
+    dialer.dial();
   }
 
   private pingAll(): void {
-    for (const id of this.links.keys()) this.ping(id);
+    for (const id of this.core.links.keys()) this.ping(id);
   }
 
   private ping(peerId: number): void {
-    const link = this.links.get(peerId);
-    if (link === undefined || !link.isOpen || this.pingIntervalMs === 0) return;
+    const link = this.core.links.get(peerId);
+    if (link === undefined || !link.isOpen || this.core.pingIntervalMs === 0) return;
     link.sendControl(FrameKind.Ping, pingFrame(FrameKind.Ping, performance.now()));
   }
 
   /** @internal An inbound connection: it must introduce itself before anything else. */
   accepted(socket: Socket): void {
-    if (this.stopped) {
+    if (this.core.stopped) {
       socket.destroy();
       return;
     }
@@ -265,7 +153,7 @@ export class TcpTransport implements Transport {
 
   /** @internal A dialed connection to `link`'s peer: say who we are, then it is the link's. */
   dialed(socket: Socket, link: TcpPeerLink): void {
-    if (this.stopped) {
+    if (this.core.stopped) {
       socket.destroy();
       return;
     }
@@ -281,7 +169,7 @@ export class TcpTransport implements Transport {
     // Notices a peer machine that vanished without closing the connection.
     socket.setKeepAlive(true, 10_000);
     let link = dialedLink;
-    const reader = new FrameReader(this.maxMessageBytes, (kind, body) => {
+    const reader = new FrameReader(this.core.maxMessageBytes, (kind, body) => {
       if (link === undefined) {
         link = this.hello(socket, kind, body);
         return;
@@ -293,7 +181,7 @@ export class TcpTransport implements Transport {
         reader.push(chunk);
       } catch (err) {
         if (!(err instanceof FrameError)) throw err;
-        this.logger.warn(`closing the connection from ${describe(socket)}: ${err.message}`);
+        this.core.logger.warn(`closing the connection from ${describe(socket)}: ${err.message}`);
         socket.destroy();
       }
     });
@@ -314,12 +202,13 @@ export class TcpTransport implements Transport {
     if (to !== this.id) {
       throw new FrameError(`it dialed peer ${to}, but this is peer ${this.id}: check --peers`);
     }
-    if (from >= this.id || !this.peers.has(from)) {
+    const peers = this.core.peers;
+    if (from >= this.id || !peers.has(from)) {
       throw new FrameError(
-        `peer ${from} is not a peer that dials peer ${this.id} (ids ${[...this.peers.keys()].join(", ")}): check --peers`,
+        `peer ${from} is not a peer that dials peer ${this.id} (ids ${[...peers.keys()].join(", ")}): check --peers`,
       );
     }
-    const link = this.link(from)!;
+    const link = this.core.link(from)!;
     link.attach(socket);
     return link;
   }
@@ -333,21 +222,14 @@ export class TcpTransport implements Transport {
         } catch (err) {
           throw new FrameError(err instanceof Error ? err.message : String(err));
         }
-        try {
-          this.onBatch?.(batch);
-        } catch (err) {
-          // The handler's own failure: surface it outside the socket's callback.
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
+        this.core.deliver(batch);
         return;
       }
       case FrameKind.Ping:
         link.sendControl(FrameKind.Pong, pingFrame(FrameKind.Pong, readPing(body)));
         return;
       case FrameKind.Pong:
-        this.latency.recordPong(readPing(body), performance.now());
+        this.core.recordPong(readPing(body));
         return;
       default:
         throw new FrameError(`a frame of unknown kind ${kind} from ${describe(socket)}`);
