@@ -15,29 +15,20 @@ import { openWal } from "../storage/wal/registry.js";
 import { processTransportKinds, transportSpec } from "../transport/registry.js";
 import { checkReplicatedAndApplied } from "./checks.js";
 import { memStorage, newTestPeer, proposeMany } from "./in-process-cluster.js";
-import { loopbackPeers, type RunningProcess, startBinary, stopProcess } from "./processes.js";
+import {
+  loopbackPeers,
+  type RunningProcess,
+  startBinary,
+  startFollower,
+  startFollowers,
+  startLeader,
+  stopProcess,
+} from "./processes.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-e2e-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const TICK = ["--tick", "50ms"];
-
-/** Starts the followers and waits until they listen, so the leader's first attempts land. */
-async function startFollowers(
-  peers: string[],
-  ids: number[],
-  dir: string,
-  extra: readonly string[],
-): Promise<RunningProcess[]> {
-  const started = ids.map((id) => follower(peers, id, dir, extra));
-  try {
-    await Promise.all(started.map((f) => f.waitFor(/serving on/)));
-  } catch (err) {
-    await Promise.all(started.map((f) => stopProcess(f)));
-    throw err;
-  }
-  return started;
-}
 
 function follower(
   peers: string[],
@@ -45,16 +36,7 @@ function follower(
   dir: string,
   extra: readonly string[],
 ): RunningProcess {
-  return startBinary("rafttoy-follower", [
-    "--peers",
-    peers.join(","),
-    "--id",
-    String(id),
-    "--data-dir",
-    join(dir, `node-${id}`),
-    ...TICK,
-    ...extra,
-  ]);
+  return startFollower(peers, id, dir, [...TICK, ...extra]);
 }
 
 interface InTestLeader {
@@ -106,7 +88,7 @@ for (const kind of processTransportKinds) {
           "--transport",
           kind,
         ];
-        const followers = await startFollowers(peers, [2, 3], dir, args);
+        const followers = await startFollowers(peers, [2, 3], dir, [...TICK, ...args]);
         let leader: InTestLeader | undefined;
         try {
           leader = await inTestLeader(peers, pipeline, kind);
@@ -143,7 +125,7 @@ for (const kind of processTransportKinds) {
       const dir = join(root, kind, "sigkill");
       const peers = await loopbackPeers(3);
       const args = ["--wal", "file", "--engine", "lmdb", "--transport", kind];
-      const followers = await startFollowers(peers, [2, 3], dir, args);
+      const followers = await startFollowers(peers, [2, 3], dir, [...TICK, ...args]);
       let restarted: RunningProcess | undefined;
       let leader: InTestLeader | undefined;
       try {
@@ -183,16 +165,10 @@ for (const kind of processTransportKinds) {
       const dir = join(root, kind, "leader-restart");
       const peers = await loopbackPeers(3);
       const args = ["--wal", "mem", "--engine", "mem", "--transport", kind];
-      const followers = await startFollowers(peers, [2, 3], dir, args);
+      const followers = await startFollowers(peers, [2, 3], dir, [...TICK, ...args]);
       try {
         for (let round = 1; round <= 2; round++) {
-          const leader = startBinary("rafttoy-leader", [
-            "--peers",
-            peers.join(","),
-            "--id",
-            "1",
-            "--data-dir",
-            join(dir, "node-1"),
+          const leader = startLeader(peers, dir, [
             ...TICK,
             ...args,
             "--bench",

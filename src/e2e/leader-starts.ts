@@ -8,10 +8,15 @@
 //   node dist/src/e2e/leader-starts.js [--starts 200] [--kill-every 5] [--benchtime 1s]
 //        [--wal mem] [--engine mem] [--tick 100ms] [--dir .data/leader-starts]
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { loopbackPeers, type RunningProcess, startBinary, stopProcess } from "./processes.js";
+import {
+  loopbackPeers,
+  type RunningProcess,
+  startFollower,
+  startLeader,
+  stopProcess,
+} from "./processes.js";
 
 export interface LeaderStartsOptions {
   starts: number;
@@ -47,16 +52,7 @@ export async function runLeaderStarts(o: LeaderStartsOptions): Promise<LeaderSta
   rmSync(o.dir, { recursive: true, force: true });
   const peers = await loopbackPeers(3);
   const components = ["--wal", o.wal, "--engine", o.engine, "--tick", o.tick];
-  const follower = (id: number): RunningProcess =>
-    startBinary("rafttoy-follower", [
-      "--peers",
-      peers.join(","),
-      "--id",
-      String(id),
-      "--data-dir",
-      join(o.dir, `node-${id}`),
-      ...components,
-    ]);
+  const follower = (id: number): RunningProcess => startFollower(peers, id, o.dir, components);
   const followers = new Map<number, RunningProcess>([
     [2, follower(2)],
     [3, follower(3)],
@@ -65,13 +61,7 @@ export async function runLeaderStarts(o: LeaderStartsOptions): Promise<LeaderSta
   try {
     await Promise.all([...followers.values()].map((f) => f.waitFor(/serving on/)));
     for (let start = 1; start <= o.starts; start++) {
-      const leader = startBinary("rafttoy-leader", [
-        "--peers",
-        peers.join(","),
-        "--id",
-        "1",
-        "--data-dir",
-        join(o.dir, "node-1"),
+      const leader = startLeader(peers, o.dir, [
         ...components,
         "--bench",
         "conc=64/bytes=256",

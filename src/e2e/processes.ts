@@ -2,6 +2,7 @@
 // the compiled binaries beside them; tests run from the sources through tsx run the sources.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../transport/free-ports.js";
 
@@ -103,4 +104,62 @@ export async function stopProcess(p: RunningProcess, graceMs = 5000): Promise<nu
 /** `n` loopback addresses on free ports, as --peers wants them. */
 export async function loopbackPeers(n: number): Promise<string[]> {
   return (await freePorts(n)).map((p) => `127.0.0.1:${p}`);
+}
+
+/**
+ * Peer `id` of `peers` as `binary`, its data in `dir`/node-<id>; `args` follow the
+ * --peers, --id and --data-dir every node gets.
+ */
+export function startNode(
+  binary: "rafttoy-follower" | "rafttoy-leader",
+  peers: readonly string[],
+  id: number,
+  dir: string,
+  args: readonly string[],
+): RunningProcess {
+  return startBinary(binary, [
+    "--peers",
+    peers.join(","),
+    "--id",
+    String(id),
+    "--data-dir",
+    join(dir, `node-${id}`),
+    ...args,
+  ]);
+}
+
+/** A follower binary as peer `id` (see startNode). */
+export function startFollower(
+  peers: readonly string[],
+  id: number,
+  dir: string,
+  args: readonly string[],
+): RunningProcess {
+  return startNode("rafttoy-follower", peers, id, dir, args);
+}
+
+/** The leader binary as peer 1 (see startNode). */
+export function startLeader(
+  peers: readonly string[],
+  dir: string,
+  args: readonly string[],
+): RunningProcess {
+  return startNode("rafttoy-leader", peers, 1, dir, args);
+}
+
+/** Starts the followers and waits until they listen, so the leader's first attempts land. */
+export async function startFollowers(
+  peers: readonly string[],
+  ids: readonly number[],
+  dir: string,
+  args: readonly string[],
+): Promise<RunningProcess[]> {
+  const started = ids.map((id) => startFollower(peers, id, dir, args));
+  try {
+    await Promise.all(started.map((f) => f.waitFor(/serving on/)));
+  } catch (err) {
+    await Promise.all(started.map((f) => stopProcess(f)));
+    throw err;
+  }
+  return started;
 }

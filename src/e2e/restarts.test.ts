@@ -10,7 +10,13 @@ import { Peer } from "../peer/peer.js";
 import { rawNodeBinding } from "../peer/raft-binding.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import { memStorage, proposeMany } from "./in-process-cluster.js";
-import { loopbackPeers, type RunningProcess, startBinary, stopProcess } from "./processes.js";
+import {
+  loopbackPeers,
+  type RunningProcess,
+  startFollower,
+  startLeader,
+  stopProcess,
+} from "./processes.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-restarts-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -18,16 +24,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const TICK = ["--tick", "50ms"];
 
 function follower(peers: string[], id: number, dir: string, extra: string[]): RunningProcess {
-  return startBinary("rafttoy-follower", [
-    "--peers",
-    peers.join(","),
-    "--id",
-    String(id),
-    "--data-dir",
-    join(dir, `node-${id}`),
-    ...TICK,
-    ...extra,
-  ]);
+  return startFollower(peers, id, dir, [...TICK, ...extra]);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,13 +99,7 @@ describe("follower restarts", { concurrency: false }, () => {
     let leader: RunningProcess | undefined;
     try {
       await Promise.all(followers.map((f) => f.waitFor(/serving on/)));
-      leader = startBinary("rafttoy-leader", [
-        "--peers",
-        peers.join(","),
-        "--id",
-        "1",
-        "--data-dir",
-        join(dir, "node-1"),
+      leader = startLeader(peers, dir, [
         ...TICK,
         ...args,
         "--bench",
