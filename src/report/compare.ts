@@ -1,8 +1,7 @@
 // rafttoy-compare's statistics, after benchstat's method: per benchmark and metric, the
 // median of each side with a distribution-free 95 % confidence interval, the Mann–Whitney U
 // test between the sides, and the change of the medians, reported only when significant.
-import { readFile } from "node:fs/promises";
-import { InputError } from "./input.js";
+import { isObject, readInputText, resultJson } from "./input.js";
 import { mannWhitney, minRunsForSignificance, smallestPValue } from "./mann-whitney.js";
 import { geomean, type MedianInterval, median, medianCI, minSamplesForCI } from "./stats.js";
 
@@ -123,21 +122,9 @@ export function compareSamples(
   };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** The per-run values of a result file's text, by benchmark name and metric field. */
 export function samplesFromText(path: string, text: string): Samples {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${path}: not JSON (${err instanceof Error ? err.message : err})`);
-  }
-  if (!isObject(raw) || !Array.isArray(raw.runs)) {
-    throw new InputError(`${path}: not a rafttoy benchmark result (no "runs" array)`);
-  }
+  const raw = resultJson(path, text);
   const samples: Samples = new Map();
   for (const run of raw.runs) {
     if (!isObject(run) || typeof run.name !== "string") continue;
@@ -160,12 +147,5 @@ export function samplesFromText(path: string, text: string): Samples {
 }
 
 export async function readSamples(path: string): Promise<Samples> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${path}: cannot read (${code ?? String(err)})`);
-  }
-  return samplesFromText(path, text);
+  return samplesFromText(path, await readInputText(path));
 }

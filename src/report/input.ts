@@ -77,9 +77,9 @@ export interface ResultSet {
   rss: ProcessRss[];
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
@@ -277,8 +277,8 @@ function readRun(raw: unknown, series: string): ReportRun | null {
 /** Thrown for a file that is missing, not JSON, or not a benchmark result. */
 export class InputError extends Error {}
 
-/** Parses one result file's text (series labels are assigned later, across all files). */
-export function parseResultSet(path: string, text: string): ResultSet {
+/** A result file's text as JSON with a "runs" array; an InputError naming the file if not. */
+export function resultJson(path: string, text: string): Json & { runs: unknown[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -288,6 +288,22 @@ export function parseResultSet(path: string, text: string): ResultSet {
   if (!isObject(raw) || !Array.isArray(raw.runs)) {
     throw new InputError(`${path}: not a rafttoy benchmark result (no "runs" array)`);
   }
+  return raw as Json & { runs: unknown[] };
+}
+
+/** A file's text; an InputError naming it if it cannot be read. */
+export async function readInputText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read (${code ?? String(err)})`);
+  }
+}
+
+/** Parses one result file's text (series labels are assigned later, across all files). */
+export function parseResultSet(path: string, text: string): ResultSet {
+  const raw = resultJson(path, text);
   const config = isObject(raw.config) ? raw.config : {};
   const pipeline = str(config.pipeline, "unknown pipeline");
   const runs = raw.runs.map((r) => readRun(r, pipeline)).filter((r) => r !== null);
@@ -345,14 +361,7 @@ export function labelSeries(sets: ResultSet[]): void {
 export async function readResultSets(paths: readonly string[]): Promise<ResultSet[]> {
   const sets: ResultSet[] = [];
   for (const path of paths) {
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new InputError(`${path}: cannot read (${code ?? String(err)})`);
-    }
-    sets.push(parseResultSet(path, text));
+    sets.push(parseResultSet(path, await readInputText(path)));
   }
   labelSeries(sets);
   return sets;
