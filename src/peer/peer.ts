@@ -456,9 +456,10 @@ export class Peer {
     const start = performance.now();
     const rd = node.ready();
     if (rd.softState !== undefined) this.onSoftState(inc, rd.softState.role, rd.softState.lead);
-    if (proposed !== undefined) this.trackProposals(rd, proposed);
+    const appended = appendedEntries(rd);
+    if (proposed !== undefined) this.trackProposals(appended, proposed);
     if (!isEmptySnapshot(rd.snapshot)) this.compactor.reset();
-    this.compactor.noteAppended(appendedEntries(rd));
+    this.compactor.noteAppended(appended);
     await inc.pipeline.handleReady(rd);
     this.iterationLatency.record(Math.round((performance.now() - start) * 1e6));
     this.flushHeld(inc, this.turns);
@@ -540,8 +541,7 @@ export class Peer {
    * The batch just proposed is the tail of the entries this Ready asks to append: nothing
    * else is appended between proposeBatch() and ready() in one turn.
    */
-  private trackProposals(rd: Ready, taken: TakenProposals): void {
-    const entries = appendedEntries(rd);
+  private trackProposals(entries: readonly Entry[], taken: TakenProposals): void {
     const n = taken.datas.length;
     const last = entries[entries.length - 1];
     if (entries.length < n || last === undefined || last.data !== taken.datas[n - 1]) {
