@@ -11,7 +11,8 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import type { Entry, Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
-import { decodeBatch, encodeBatch } from "../transport/codec.js";
+import { decodeBatch } from "../transport/codec/decode.js";
+import { BatchEncoder } from "../transport/codec/encode.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import { TcpTransport } from "../transport/tcp-transport.js";
 
@@ -90,9 +91,10 @@ function timeLoop(fn: () => void, minMs: number): { n: number; nsPerOp: number }
 function benchCodec(): void {
   const epoch = { start: Date.now(), iteration: 3 };
   const msg = batchMessage(2, 1_000_000);
-  const bytes = encodeBatch(epoch, 1, [msg]);
+  const encoder = new BatchEncoder();
+  const bytes = encoder.encode(epoch, 1, [msg]);
   const ms = Math.min(1000, seconds * 1000);
-  const enc = timeLoop(() => encodeBatch(epoch, 1, [msg]), ms);
+  const enc = timeLoop(() => encoder.encode(epoch, 1, [msg]), ms);
   const name = `entries=${entryCount}/bytes=${entryBytes}`;
   line(
     `BenchmarkCodecEncode/${name}`,
@@ -222,7 +224,7 @@ async function benchTransport(kind: Kind): Promise<void> {
   if (stats.dropped > 0) console.error(`warning: ${stats.dropped} messages dropped`);
   const spanS = (report.lastMs - report.firstMs) / 1000;
   const batchesPerS = (report.batches - 1) / spanS;
-  const wireBytes = encodeBatch(epoch, 1, [msg]).length;
+  const wireBytes = new BatchEncoder().encode(epoch, 1, [msg]).length;
   const name =
     kind === "grpc"
       ? `BenchmarkTransportGrpc/entries=${entryCount}/bytes=${entryBytes}/window=${flowControlWindow}`

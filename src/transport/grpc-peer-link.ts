@@ -9,7 +9,8 @@
 // many bytes are handed to gRPC and not yet written out), batches also wait in the queue,
 // and queued batches with the same header are joined into one write.
 import type * as grpc from "@grpc/grpc-js";
-import { concatBatches, encodePing, readPing, sameBatchHeader } from "./codec.js";
+import { concatBatches, sameBatchHeader } from "./codec/join.js";
+import { encodePing, readPing } from "./codec/ping.js";
 import type { RaftServiceDefinition } from "./grpc-service.js";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import { Reachability } from "./reachability.js";

@@ -1,6 +1,6 @@
 // The gRPC service definition of RaftService, with names taken from proto/transport.proto
 // and the message (de)serializers replaced by identity functions over bytes: the batch is
-// encoded once by the hand-written codec (codec.ts) and gRPC only frames it.
+// encoded once by the hand-written codec (codec/encode.ts) and gRPC only frames it.
 import type * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoDir, TRANSPORT_PROTO } from "./proto-files.js";

@@ -1,11 +1,14 @@
 // The gRPC transport: a server on this peer's address receiving one stream per remote
 // peer, and one outbound stream per remote peer (grpc-peer-link.ts). Each send groups the
-// messages by destination and encodes each destination's batch once, by hand (codec.ts);
+// messages by destination and encodes each destination's batch once, by hand (codec/encode.ts);
 // gRPC only frames the bytes.
 import type { Http2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import type { Message } from "../raft/types.js";
-import { batchHeaderLength, decodeBatch, encodeBatch, readPing } from "./codec.js";
+import { decodeBatch } from "./codec/decode.js";
+import { BatchEncoder } from "./codec/encode.js";
+import { batchHeaderLength } from "./codec/join.js";
+import { readPing } from "./codec/ping.js";
 import { PeerLink, type PeerLinkStats } from "./grpc-peer-link.js";
 import { type RaftServiceDefinition, raftServiceDefinition } from "./grpc-service.js";
 import { DelayLine, hasDelay } from "./net-delay.js";
@@ -40,6 +43,7 @@ export class GrpcTransport implements Transport {
   readonly id: number;
   readonly address: string;
   private readonly core: TransportCore<PeerLink, Uint8Array>;
+  private readonly encoder = new BatchEncoder();
   private readonly flowControlWindow: number;
   private readonly service: RaftServiceDefinition;
   private readonly clients: grpc.Client[] = [];
@@ -50,7 +54,7 @@ export class GrpcTransport implements Transport {
   constructor(options: GrpcTransportOptions) {
     this.core = new TransportCore<PeerLink, Uint8Array>(options, {
       newLink: (peerId, address) => this.newLink(peerId, address),
-      encode: encodeBatch,
+      encode: (epoch, from, group) => this.encoder.encode(epoch, from, group),
       deliver: (link, bytes, messages) =>
         link.send({ bytes, headerLength: batchHeaderLength(bytes), messages }),
     });

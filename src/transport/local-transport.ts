@@ -4,7 +4,8 @@
 // link, an isolated node or a stopped peer, when sent or when delivered, is dropped,
 // counted, and reported through onUnreachable.
 import type { Message } from "../raft/types.js";
-import { decodeBatch, encodeBatch } from "./codec.js";
+import { decodeBatch } from "./codec/decode.js";
+import { BatchEncoder } from "./codec/encode.js";
 import { groupByDestination } from "./group.js";
 import type { Epoch, InboundBatch, Transport, TransportStats } from "./transport.js";
 import { UnreachableReporter } from "./unreachable.js";
@@ -109,9 +110,7 @@ export class LocalNetwork {
         from.dropped(to, batch.messages.length);
         continue;
       }
-      target.receive(
-        this.viaCodec ? decodeBatch(encodeBatch(batch.epoch, batch.from, batch.messages)) : batch,
-      );
+      target.receive(this.viaCodec ? decodeBatch(from.encode(batch)) : batch);
     }
   }
 }
@@ -125,6 +124,8 @@ export class LocalTransport implements Transport {
   private stopped = false;
   private readonly unreachable = new UnreachableReporter();
   private readonly counters: TransportStats = { dropped: 0, sentBatches: 0, sentMessages: 0 };
+  // Made on first use: only a network that runs batches through the codec needs one.
+  private encoder: BatchEncoder | undefined;
 
   constructor(
     private readonly network: LocalNetwork,
@@ -176,6 +177,12 @@ export class LocalTransport implements Transport {
   dropped(to: number, count: number): void {
     this.counters.dropped += count;
     if (!this.stopped) this.unreachable.report(to);
+  }
+
+  /** @internal This transport's batch as the wire carries it, by its own encoder. */
+  encode(batch: InboundBatch): Uint8Array {
+    this.encoder ??= new BatchEncoder();
+    return this.encoder.encode(batch.epoch, batch.from, batch.messages);
   }
 
   /** @internal */

@@ -2,7 +2,7 @@
 //
 //   u32 big-endian length (of what follows) | u8 kind | body
 //
-// A `batch` body is exactly the RaftBatch bytes the gRPC transport sends (codec.ts), so both
+// A `batch` body is exactly the RaftBatch bytes the gRPC transport sends (codec/), so both
 // transports carry the same bytes. A connection opens with one `hello` from the dialing
 // peer naming both ends; `ping` and `pong` carry the pinger's clock and are answered by the
 // transport itself (link latency), never seen by Raft.

@@ -1,7 +1,7 @@
 // The raw TCP transport (node:net): one connection per pair of peers, dialed by the peer
 // with the lower id and redialed with exponential backoff while the other is down; frames
 // are length-prefixed and a batch frame carries exactly the RaftBatch bytes of the gRPC
-// transport (codec.ts), epoch included. Sockets run with Nagle off, and each link writes
+// transport (codec/), epoch included. Sockets run with Nagle off, and each link writes
 // what one turn of the event loop queued in one write (tcp-peer-link.ts).
 //
 // Why beside gRPC: grpc-js costs ~20-45 µs of CPU per message on each side and a stream
@@ -10,7 +10,8 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import type { Message } from "../raft/types.js";
 import { parseAddress, socketHost } from "./address.js";
-import { decodeBatch, encodeBatchParts } from "./codec.js";
+import { decodeBatch } from "./codec/decode.js";
+import { BatchEncoder } from "./codec/encode.js";
 import {
   FrameError,
   FrameKind,
@@ -31,7 +32,7 @@ import { MiB, TransportCore, type TransportCoreOptions } from "./transport-core.
  */
 const MIN_GATHER_BYTES = 4096;
 
-type BatchParts = ReturnType<typeof encodeBatchParts>;
+type BatchParts = ReturnType<BatchEncoder["encodeParts"]>;
 
 /** maxMessageBytes bounds a batch frame; maxQueue* count frames waiting for the connection. */
 export type TcpTransportOptions = TransportCoreOptions;
@@ -40,6 +41,7 @@ export class TcpTransport implements Transport {
   readonly id: number;
   readonly address: string;
   private readonly core: TransportCore<TcpPeerLink, BatchParts>;
+  private readonly encoder = new BatchEncoder();
   private readonly dialers = new Map<number, Dialer>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -48,7 +50,8 @@ export class TcpTransport implements Transport {
     this.core = new TransportCore<TcpPeerLink, BatchParts>(options, {
       newLink: (peerId, address) => this.newLink(peerId, address),
       linked: (link, address) => this.linked(link, address),
-      encode: (epoch, from, group) => encodeBatchParts(epoch, from, group, MIN_GATHER_BYTES),
+      encode: (epoch, from, group) =>
+        this.encoder.encodeParts(epoch, from, group, MIN_GATHER_BYTES),
       deliver: (link, { parts, length }, messages) => link.sendBatch(parts, length, messages),
     });
     this.id = this.core.id;

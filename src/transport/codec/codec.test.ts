@@ -2,25 +2,31 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import protobuf from "protobufjs";
-import { SeededRng } from "../raft/rng.js";
-import type { Entry, Message, MessageType, Snapshot } from "../raft/types.js";
-import { EntryType, makeMessage } from "../raft/types.js";
-import {
-  batchHeaderLength,
-  concatBatches,
-  decodeBatch,
-  encodeBatch,
-  encodeBatchParts,
-  encodePing,
-  readPing,
-  sameBatchHeader,
-  WireFormatError,
-} from "./codec.js";
-import { protoDir } from "./proto-files.js";
-import type { Epoch, InboundBatch } from "./transport.js";
+import { SeededRng } from "../../raft/rng.js";
+import type { Entry, Message, MessageType, Snapshot } from "../../raft/types.js";
+import { EntryType, makeMessage } from "../../raft/types.js";
+import { protoDir } from "../proto-files.js";
+import type { Epoch, InboundBatch } from "../transport.js";
+import { decodeBatch } from "./decode.js";
+import { BatchEncoder } from "./encode.js";
+import { batchHeaderLength, concatBatches, sameBatchHeader } from "./join.js";
+import { encodePing, readPing } from "./ping.js";
+import { WireFormatError } from "./tags.js";
 
 const SEED = Number(process.env.CODEC_SEED ?? Date.now() % 0x7fffffff);
 console.log(`codec test seed: ${SEED} (rerun with CODEC_SEED=${SEED})`);
+
+// One encoder for the whole file, as one transport keeps one: its entry cache carries over
+// from test to test, as it does from send to send.
+const encoder = new BatchEncoder();
+const encodeBatch = (epoch: Epoch, from: number, messages: readonly Message[]): Uint8Array =>
+  encoder.encode(epoch, from, messages);
+const encodeBatchParts = (
+  epoch: Epoch,
+  from: number,
+  messages: readonly Message[],
+  minShared: number,
+): { parts: Uint8Array[]; length: number } => encoder.encodeParts(epoch, from, messages, minShared);
 
 // ---------------------------------------------------------------------------------------
 // Random messages
@@ -199,7 +205,7 @@ describe("codec", () => {
     }
   });
 
-  test("encodeBatchParts: the parts join to encodeBatch's bytes; large data is not copied", () => {
+  test("encodeParts: the parts join to encode's bytes; large data is not copied", () => {
     const rng = new SeededRng(SEED ^ 0x2545f491);
     const log = Array.from({ length: 48 }, () => randomEntry(rng));
     for (let round = 0; round < 300; round++) {
@@ -207,7 +213,7 @@ describe("codec", () => {
       const messages = Array.from({ length: rng.intn(5) }, () => {
         const m = randomMessage(rng);
         const from = rng.intn(log.length);
-        // Slices of one log, as a leader sends, so encodeBatch's cache is in play too.
+        // Slices of one log, as a leader sends, so the encoder's cache is in play too.
         return rng.intn(2) === 0 ? { ...m, entries: log.slice(from, from + rng.intn(9)) } : m;
       });
       const minShared = 1 + rng.intn(300);
@@ -227,6 +233,31 @@ describe("codec", () => {
         );
       }
     }
+  });
+
+  test("two encoders share nothing: one's handed-out bytes never reach the other's batches", () => {
+    // Two transports in one process (a test cluster) send the same log slices. Each owns the
+    // batches it hands out and may let its writer reuse them once written; the other must
+    // encode its own batches from the entries, never copy them from the first one's bytes.
+    const rng = new SeededRng(SEED ^ 0x68e31da4);
+    const log = Array.from({ length: 16 }, () => randomEntry(rng));
+    const epoch = randomEpoch(rng);
+    const msgApp = (to: number): Message =>
+      makeMessage({ type: 3, to, from: 1, term: 2, index: 5, entries: log.slice(2, 12) });
+    const a = new BatchEncoder();
+    const b = new BatchEncoder();
+    const want = expectedBatch(epoch, 1, [msgApp(2)]);
+    const fromA = a.encode(epoch, 1, [msgApp(2)]);
+    assert.deepEqual(decodedPlain(decodeBatch(fromA)), want, `seed ${SEED}`);
+    fromA.fill(0xee); // A's writer reuses the buffer it was handed.
+    const fromB = b.encode(epoch, 1, [msgApp(2)]);
+    assert.deepEqual(decodedPlain(decodeBatch(fromB)), want, `seed ${SEED}`);
+    const partsB = b.encodeParts(epoch, 1, [msgApp(3)], 1 << 20);
+    assert.deepEqual(
+      decodedPlain(decodeBatch(Buffer.concat(partsB.parts))),
+      expectedBatch(epoch, 1, [msgApp(3)]),
+      `seed ${SEED}`,
+    );
   });
 
   test("a ping reads as an empty RaftBatch to protobuf and carries its clock", () => {
