@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from "../cli/duration.js";
+import { formatDuration, parseDuration } from "../units/duration.js";
 
 /** How long one benchmark run lasts: for a time, or for a number of proposals (Go's "100x"). */
 export type Benchtime = { kind: "duration"; ms: number } | { kind: "count"; proposals: number };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decodeProposal } from "../codec/proposal.js";
-import { proposalPayloadMaker } from "../peer/proposal-payload.js";
 import { formatKeySpec, keyChooser, parseKeySpec } from "./keys.js";
+import { proposalPayloadMaker } from "./payload.js";
 
 const SEED = 7;
 

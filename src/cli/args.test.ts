@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { patternText } from "../bench/matrix.js";
-import {
-  type CliIo,
-  type ComponentRegistries,
-  parseFollowerArgs,
-  parseLeaderArgs,
-  SHARED_NODE_FLAGS,
-} from "./args.js";
+import type { ComponentRegistries } from "../node/components.js";
+import { type CliIo, parseFollowerArgs, parseLeaderArgs, SHARED_NODE_FLAGS } from "./args.js";
 
 const registries: ComponentRegistries = {
   pipeline: { names: ["basic", "parallel-append", "async-apply"], default: "parallel-append" },

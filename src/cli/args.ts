@@ -1,64 +1,17 @@
+// The binaries' flags, mapped onto the options types their components define (NodeOptions
+// in src/node/, LeaderOptions in src/bench/): this file only parses and checks text.
 import yargs, { type Argv } from "yargs";
 import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_KEYS, type KeySpec, parseKeySpec } from "../bench/keys.js";
+import type { LeaderOptions } from "../bench/leader-options.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import type { ComponentChoice, ComponentRegistries } from "../node/components.js";
+import type { NodeOptions, PeerAddress } from "../node/options.js";
 import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
 import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
-import { parseDuration } from "./duration.js";
+import { parseDuration } from "../units/duration.js";
 import { EXIT_DROPPED } from "./exit-codes.js";
-import { type PeerAddress, parsePeers } from "./peers.js";
-
-/** The names a component flag accepts (from the component's registry) and its default. */
-export interface ComponentChoice {
-  names: readonly string[];
-  default: string;
-}
-
-export interface ComponentRegistries {
-  pipeline: ComponentChoice;
-  wal: ComponentChoice;
-  engine: ComponentChoice;
-  transport: ComponentChoice;
-}
-
-/** What both binaries take. Durations are in milliseconds. */
-export interface NodeOptions {
-  peers: PeerAddress[];
-  id: number;
-  dataDir: string;
-  pipeline: string;
-  wal: string;
-  /** --disk-delay (old name --wal-delay): added after each durable sync, in ms. */
-  diskDelayMs: number;
-  engine: string;
-  transport: string;
-  /** One-way delay (and jitter) the transport adds to every link. */
-  netDelay: NetDelay;
-  metrics: boolean;
-  tickMs: number;
-  electionTicks: number;
-  heartbeatTicks: number;
-  /** --cpu-prof DIR: write this process's CPU profile there at exit (`<role>.cpuprofile`). */
-  cpuProf?: string;
-  /** When to compact the log behind the applied index. */
-  compactEvery: CompactEvery;
-}
-
-export interface LeaderOptions extends NodeOptions {
-  bench: RegExp;
-  benchtime: Benchtime;
-  count: number;
-  /** Open-loop proposals per second; 0 runs the closed loop. */
-  maxrate: number;
-  /** Where to write the JSON results, if anywhere. */
-  json: string | undefined;
-  /** Exit 0 even when proposals were dropped or timed out. */
-  allowDrops: boolean;
-  /** Which key each proposal writes. */
-  keys: KeySpec;
-  /** After the closed-loop cases, open-loop steps from 10 % to 120 % of their capacity. */
-  sweep: boolean;
-}
+import { parsePeers } from "./peers.js";
 
 /** Where the parser writes and how it ends the process; injectable for tests. */
 export interface CliIo {

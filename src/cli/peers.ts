@@ -1,11 +1,4 @@
-/** One member of the cluster, as given by --peers: the i-th entry has id i + 1. */
-export interface PeerAddress {
-  id: number;
-  host: string;
-  port: number;
-  /** "host:port" (IPv6 hosts in brackets), ready for a gRPC target or a listen call. */
-  address: string;
-}
+import type { PeerAddress } from "../node/options.js";
 
 const HOST_PORT =
   /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/;

@@ -6,8 +6,8 @@ import { lookup } from "node:dns/promises";
 import { constants } from "node:fs";
 import { access, open, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import type { PeerAddress } from "../node/options.js";
 import { USAGE_EXIT_CODE, UsageError } from "./args.js";
-import type { PeerAddress } from "./peers.js";
 
 type Lookup = (host: string) => Promise<string[]>;
 

@@ -4,8 +4,9 @@
 import { parseFollowerArgs } from "../cli/args.js";
 import { checkBeforeStart } from "../cli/startup-checks.js";
 import { describeRss, readRss } from "../metrics/rss.js";
+import { componentRegistries } from "../node/components.js";
+import { exitCodeFor, log, startNode, stopOnSignals } from "../node/node.js";
 import { formatEpoch } from "../peer/epoch.js";
-import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
 import type { Epoch } from "../transport/transport.js";
 import { isIpcMessage, sendToParent } from "./cluster-ipc.js";
 import { profileUntilExit } from "./cpu-profile.js";

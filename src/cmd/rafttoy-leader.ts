@@ -3,6 +3,7 @@
 // each selected benchmark in a fresh test epoch and prints one Go-style line per run.
 // An unmeasured warm-up comes before the first run.
 import type { Benchtime } from "../bench/benchtime.js";
+import { proposalPayloadMaker } from "../bench/payload.js";
 import { addRssToReport } from "../bench/rss-report.js";
 import { type RunProgress, runBenchmarks, writeReport } from "../bench/runner.js";
 import { runClosedLoop } from "../bench/workload.js";
@@ -10,8 +11,8 @@ import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
 import { checkBeforeStart } from "../cli/startup-checks.js";
 import { describeRss, readRss } from "../metrics/rss.js";
-import { componentRegistries, exitCodeFor, log, startNode, stopOnSignals } from "../peer/node.js";
-import { proposalPayloadMaker } from "../peer/proposal-payload.js";
+import { componentRegistries } from "../node/components.js";
+import { exitCodeFor, log, startNode, stopOnSignals } from "../node/node.js";
 import { QuorumWatch } from "../peer/quorum-watch.js";
 import { collectFollowers, hasParentChannel, sendToParent, unrefChannel } from "./cluster-ipc.js";
 import { howToOpenProfiles, profileUntilExit } from "./cpu-profile.js";

@@ -61,7 +61,7 @@ async function inTestLeader(
   await peer.start();
   await peer.campaignUntilLeader(20_000);
   await peer.waitForAllCaughtUp(20_000);
-  return { peer, storage: storage.storage };
+  return { peer, storage };
 }
 
 /** Opens a stopped follower's file WAL and lmdb engine to read what it logged and applied. */

@@ -3,11 +3,10 @@
 // propose recognisable payloads and read back what each node logged and applied. Peer 1
 // owns the test epoch, as the leader process does.
 import { decodeProposal, encodeProposal } from "../codec/proposal.js";
+import { rawNodeBinding } from "../node/raft-binding.js";
 import type { CompactEvery } from "../peer/compaction.js";
 import type { PeerStorage } from "../peer/contracts.js";
 import { Peer, type PeerOptions } from "../peer/peer.js";
-import { rawNodeBinding } from "../peer/raft-binding.js";
-import { StoragePeerStorage } from "../peer/storage-peer-storage.js";
 import { EntryType } from "../raft/types.js";
 import { decodeKvSnapshot } from "../storage/engine/kv-snapshot.js";
 import { MemEngine } from "../storage/engine/mem-engine.js";
@@ -24,8 +23,8 @@ export interface InProcessCluster {
   stop(): Promise<void>;
 }
 
-export function memStorage(): StoragePeerStorage {
-  return new StoragePeerStorage(split(new MemWal(), new MemEngine()));
+export function memStorage(): Storage {
+  return split(new MemWal(), new MemEngine());
 }
 
 export async function startInProcessCluster(
@@ -54,7 +53,7 @@ export async function startInProcessCluster(
   return {
     network,
     peers,
-    storages: storages.map((s) => s.storage),
+    storages,
     leader,
     stop: async () => {
       await Promise.all(peers.map((p) => p.stop()));

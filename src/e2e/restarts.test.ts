@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { rawNodeBinding } from "../node/raft-binding.js";
 import { Peer } from "../peer/peer.js";
-import { rawNodeBinding } from "../peer/raft-binding.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import { memStorage, proposeMany } from "./in-process-cluster.js";
 import {

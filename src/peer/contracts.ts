@@ -1,6 +1,6 @@
 // What the Peer needs from the Raft core and from storage, as narrow interfaces: the Peer is
-// written against these, and src/peer/raft-binding.ts and src/peer/storage-binding.ts wire in
-// the real RawNode and Storage.
+// written against these, and the composition root (src/node/) wires in the real RawNode
+// and a Storage from src/storage, which has this shape itself (no adapter between).
 
 import type { PersistRequest, PipelineNode } from "../pipeline/pipeline.js";
 import type { Config, LogStorage, Ready, Status } from "../raft/api.js";

@@ -3,7 +3,8 @@
 // network only through the narrow host below, so it never imports a concrete WAL, engine or
 // transport.
 import type { Ready } from "../raft/api.js";
-import type { ConfChange, ConfState, Entry, HardState, Message, Snapshot } from "../raft/types.js";
+import type { ConfChange, ConfState, Entry, Message } from "../raft/types.js";
+import type { PersistRequest } from "../storage/storage.js";
 
 /** The part of the RawNode a pipeline drives. */
 export interface PipelineNode {
@@ -12,12 +13,8 @@ export interface PipelineNode {
   applyConfChange(cc: ConfChange, index?: number): ConfState;
 }
 
-/** What one write to stable storage carries. */
-export interface PersistRequest {
-  hardState?: HardState;
-  entries: readonly Entry[];
-  snapshot?: Snapshot;
-}
+/** What one write to stable storage carries (defined once, by the storage that takes it). */
+export type { PersistRequest };
 
 /** The storage operations a pipeline needs (a `Storage` from src/storage satisfies it). */
 export interface PipelineStorage {

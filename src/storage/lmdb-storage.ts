@@ -4,18 +4,18 @@
 // split storage makes, and the event loop never waits for it.
 import type { RootDatabase } from "lmdb";
 import type { Logger } from "../raft/api.js";
-import type { Entry } from "../raft/types.js";
 import { isEmptySnapshot } from "../raft/types.js";
 import { LmdbEngine } from "./engine/lmdb-engine.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "./lmdb-env.js";
-import { installSnapshot, type PersistRequest, type Storage } from "./storage.js";
+import { installSnapshot, type PersistRequest, type Storage, WalEngineStorage } from "./storage.js";
 import { LmdbWal } from "./wal/lmdb-wal.js";
 
-class LmdbStorage implements Storage {
+class LmdbStorage extends WalEngineStorage implements Storage {
   readonly durableHardState = true;
   readonly durableLog = true;
   readonly wal: LmdbWal;
   readonly engine: LmdbEngine;
+  readonly description: string;
   private closed = false;
 
   constructor(
@@ -24,8 +24,10 @@ class LmdbStorage implements Storage {
     logger: Logger | undefined,
     private readonly syncDelayMs: number,
   ) {
+    super();
     this.wal = LmdbWal.attach(env, { where, logger, ownsEnv: false, syncDelayMs });
     this.engine = LmdbEngine.attach(env, { where, ownsEnv: false });
+    this.description = `lmdb storage (log and hard state in one transaction; ${this.wal.syncMode})`;
   }
 
   /** Resolves once the Ready's writes are visible, with `sync` once they are flushed. */
@@ -53,15 +55,6 @@ class LmdbStorage implements Storage {
       this.engine.fail(err);
       throw this.wal.fail(err);
     }
-  }
-
-  applyEntries(entries: readonly Entry[]): Promise<void> {
-    return this.engine.applyEntries(entries);
-  }
-
-  async reset(): Promise<void> {
-    await this.wal.reset();
-    await this.engine.clear();
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,14 @@ import type { Logger, LogStorage } from "../raft/api.js";
 import { silentLogger } from "../raft/api.js";
 import { RaftError } from "../raft/errors.js";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.js";
-import type { Storage } from "./storage.js";
+import type { Engine } from "./engine/engine.js";
+import type { Wal } from "./wal/wal.js";
+
+/** What the view reads: a Storage's log and engine. */
+export interface LoggedState {
+  readonly wal: Wal;
+  readonly engine: Engine;
+}
 
 export class StorageLogView implements LogStorage {
   /** The last snapshot made: a lagging follower is usually sent the same one again. */
@@ -12,7 +19,7 @@ export class StorageLogView implements LogStorage {
   private making: Promise<void> | undefined;
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: LoggedState,
     private readonly logger: Logger = silentLogger,
   ) {}
 

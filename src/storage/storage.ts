@@ -9,9 +9,11 @@
 //   wal mem + engine lmdb: hard state and applied state; the log restarts just after the
 //     applied index (see reconcile()).
 //   wal mem + engine mem: nothing.
-import type { Entry, HardState, Snapshot } from "../raft/types.js";
+import type { LogStorage } from "../raft/api.js";
+import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.js";
 import { isEmptySnapshot } from "../raft/types.js";
 import type { Engine } from "./engine/engine.js";
+import { StorageLogView } from "./log-view.js";
 import type { Wal } from "./wal/wal.js";
 
 export interface PersistRequest {
@@ -20,9 +22,15 @@ export interface PersistRequest {
   snapshot?: Snapshot;
 }
 
+/**
+ * Everything a Peer asks of its durable state; the Peer's PeerStorage (src/peer/contracts.ts)
+ * is this shape, so a persist goes pipeline -> Storage -> Wal/Engine with nothing between.
+ */
 export interface Storage {
   readonly wal: Wal;
   readonly engine: Engine;
+  /** Recorded with every benchmark result. */
+  readonly description: string;
   /** Whether term, vote and commit survive a restart. */
   readonly durableHardState: boolean;
   /** Whether the log survives a restart. */
@@ -37,6 +45,65 @@ export interface Storage {
   /** Wipes log and engine (a new test epoch). */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** Last index in the log; 0 for a node that has never written anything. */
+  lastIndex(): number;
+  /** First index the log still holds (entries before it were compacted). */
+  firstIndex(): number;
+  /** Drops the log up to and including `upTo` (at most the applied index). */
+  compact(upTo: number): Promise<void>;
+  /** Resolves once the applied state so far is on stable storage (at once for memory). */
+  flushApplied(): Promise<void>;
+  appliedIndex(): number;
+  setConfState(cs: ConfState): Promise<void>;
+  /** A fresh read-only view for the core, over the current contents. */
+  logView(): LogStorage;
+}
+
+/** The Storage calls that only read or forward to the Wal or the Engine, shared by both kinds. */
+export abstract class WalEngineStorage
+  implements Omit<Storage, "description" | "durableHardState" | "durableLog" | "persist">
+{
+  abstract readonly wal: Wal;
+  abstract readonly engine: Engine;
+
+  lastIndex(): number {
+    return this.wal.lastIndex();
+  }
+
+  firstIndex(): number {
+    return this.wal.firstIndex();
+  }
+
+  compact(upTo: number): Promise<void> {
+    return this.wal.compact(upTo);
+  }
+
+  flushApplied(): Promise<void> {
+    return this.engine.flushed?.() ?? Promise.resolve();
+  }
+
+  appliedIndex(): number {
+    return this.engine.appliedIndex();
+  }
+
+  setConfState(cs: ConfState): Promise<void> {
+    return this.engine.setConfState(cs);
+  }
+
+  applyEntries(entries: readonly Entry[]): Promise<void> {
+    return this.engine.applyEntries(entries);
+  }
+
+  logView(): LogStorage {
+    return new StorageLogView(this);
+  }
+
+  async reset(): Promise<void> {
+    await this.wal.reset();
+    await this.engine.clear();
+  }
+
+  abstract close(): Promise<void>;
 }
 
 /** Installs a received snapshot: the engine takes its state, the log restarts after it. */
@@ -45,16 +112,19 @@ export async function installSnapshot(wal: Wal, engine: Engine, snap: Snapshot):
   await wal.reset({ index: snap.metadata.index, term: snap.metadata.term });
 }
 
-class SplitStorage implements Storage {
+class SplitStorage extends WalEngineStorage implements Storage {
   readonly durableHardState: boolean;
   readonly durableLog: boolean;
+  readonly description: string;
 
   constructor(
     readonly wal: Wal,
     readonly engine: Engine,
   ) {
+    super();
     this.durableLog = wal.kind !== "mem";
     this.durableHardState = engine.kind !== "mem";
+    this.description = `wal=${wal.kind} (${wal.syncMode}), engine=${engine.kind}`;
   }
 
   async persist(rd: PersistRequest, sync: boolean): Promise<void> {
@@ -68,15 +138,6 @@ class SplitStorage implements Storage {
       const votingChanged = rd.hardState.term !== stored.term || rd.hardState.vote !== stored.vote;
       await this.engine.setHardState(rd.hardState, { sync: sync && votingChanged });
     }
-  }
-
-  applyEntries(entries: readonly Entry[]): Promise<void> {
-    return this.engine.applyEntries(entries);
-  }
-
-  async reset(): Promise<void> {
-    await this.wal.reset();
-    await this.engine.clear();
   }
 
   async close(): Promise<void> {

@@ -1,34 +1,20 @@
-// Everything a rafttoy binary runs, opened from its parsed flags: storage, the transport
-// (from its registry), metrics with the exit dump, and the Peer.
-import type { ComponentRegistries, NodeOptions } from "../cli/args.js";
+// The composition root: the only module that knows every concrete component. It builds a
+// running node from NodeOptions: storage (WAL + engine, or the combined lmdb storage), the
+// transport (from its registry), metrics with the exit dump, the RawNode binding and the
+// Peer. Front-ends (the binaries, the key-value server) map their flags onto NodeOptions
+// and call startNode; nothing below this folder imports it.
 import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
 import { ComponentProbes } from "../metrics/probes.js";
-import { pipelineKinds } from "../pipeline/registry.js";
+import type { PeerStorage } from "../peer/contracts.js";
+import { fileEpochStore } from "../peer/epoch.js";
+import { Peer } from "../peer/peer.js";
 import { isStorageFault } from "../storage/storage-fault.js";
 import { quietGrpcLogging } from "../transport/grpc-transport.js";
-import { DEFAULT_TRANSPORT, processTransportKinds, transportSpec } from "../transport/registry.js";
+import { transportSpec } from "../transport/registry.js";
 import type { Transport } from "../transport/transport.js";
-import type { PeerStorage } from "./contracts.js";
-import { fileEpochStore } from "./epoch.js";
-import { Peer } from "./peer.js";
+import type { NodeOptions } from "./options.js";
 import { rawNodeBinding } from "./raft-binding.js";
-import {
-  DEFAULT_ENGINE,
-  DEFAULT_WAL,
-  engineNames,
-  openPeerStorage,
-  walNames,
-} from "./storage-binding.js";
-
-/** The pipeline a node runs unless --pipeline says otherwise. */
-export const DEFAULT_PIPELINE = "parallel-append";
-
-export const componentRegistries: ComponentRegistries = {
-  pipeline: { names: pipelineKinds, default: DEFAULT_PIPELINE },
-  wal: { names: walNames, default: DEFAULT_WAL },
-  engine: { names: engineNames, default: DEFAULT_ENGINE },
-  transport: { names: processTransportKinds, default: DEFAULT_TRANSPORT },
-};
+import { openNodeStorage } from "./storage.js";
 
 export interface RunningNode {
   peer: Peer;
@@ -55,7 +41,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
   quietGrpcLogging();
   const metrics = createMetrics(opts.metrics);
   if (opts.metrics) installExitDump(metrics, (text) => process.stderr.write(text));
-  const storage = await openPeerStorage(opts);
+  const storage = await openNodeStorage(opts);
   const transport = transportSpec(opts.transport).create({
     id: opts.id,
     peers: new Map(opts.peers.map((p) => [p.id, p.address])),
