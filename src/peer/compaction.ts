@@ -26,21 +26,21 @@
 import type { Status } from "../raft/api.js";
 import type { Entry } from "../raft/types.js";
 import type { PeerStorage } from "./contracts.js";
+import { COMPACTION_STEP_ENTRIES, DEFAULT_COMPACT_EVERY_ENTRIES } from "./limits.js";
 
 export type CompactEvery =
   | { unit: "entries"; n: number }
   | { unit: "bytes"; n: number }
   | { unit: "off" };
 
-/**
- * 50,000 entries: at 256 B proposals the log holds at most ~100k applied entries (~40 MB
- * with their objects), and a follower may lag ~0.1 s at full speed before it needs a
- * snapshot.
- */
-export const DEFAULT_COMPACT_EVERY: CompactEvery = { unit: "entries", n: 50_000 };
+/** The default policy; limits.ts says why its size. */
+export const DEFAULT_COMPACT_EVERY: CompactEvery = {
+  unit: "entries",
+  n: DEFAULT_COMPACT_EVERY_ENTRIES,
+};
 
-/** Entries dropped in one compaction step (one step per loop turn). */
-export const STEP_ENTRIES = 8192;
+/** Entries dropped in one compaction step (one step per loop turn); see limits.ts. */
+export const STEP_ENTRIES = COMPACTION_STEP_ENTRIES;
 
 const BYTE_UNITS: Record<string, number> = {
   b: 1,

@@ -4,6 +4,7 @@
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Epoch } from "../transport/transport.js";
+import type { PeerStorage } from "./contracts.js";
 
 /** Negative when a is older than b, 0 when equal, positive when newer. */
 export function compareEpoch(a: Epoch, b: Epoch): number {
@@ -32,6 +33,40 @@ export function memoryEpochStore(): EpochStore {
       current = e;
     },
   };
+}
+
+/** The epoch a starting node is in, and the state it starts from. */
+export interface OpenedEpoch {
+  epoch: Epoch;
+  /** The storage holds nothing (bootstrap the group). */
+  fresh: boolean;
+  /**
+   * A follower restarted without the log of the epoch it was in (a mem WAL): it must not
+   * answer in that epoch (the leader believes it holds entries it lost, and its votes are
+   * forgotten), so it ignores the epoch and joins the next one as an empty node.
+   */
+  sittingOut: boolean;
+}
+
+/**
+ * Opens a starting node's epoch. The epoch owner (the leader process) always begins a new
+ * epoch, starting at `owner.start`, on a clean state; a follower resumes the epoch its
+ * durable state belongs to.
+ */
+export async function openEpoch(
+  storage: PeerStorage,
+  store: EpochStore,
+  owner: { start: number } | undefined,
+): Promise<OpenedEpoch> {
+  if (owner !== undefined) {
+    await storage.reset();
+    return { epoch: { start: owner.start, iteration: 0 }, fresh: true, sittingOut: false };
+  }
+  const epoch = await store.load();
+  const fresh = storage.lastIndex() === 0;
+  // A durable engine beside a log that was not durable: start both over.
+  if (fresh && storage.appliedIndex() > 0) await storage.reset();
+  return { epoch, fresh, sittingOut: fresh && compareEpoch(epoch, NO_EPOCH) !== 0 };
 }
 
 const EPOCH_FILE = "epoch.json";

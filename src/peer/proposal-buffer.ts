@@ -1,13 +1,14 @@
 // Collects concurrent proposals between two turns of the peer loop, so that each turn
 // proposes them all as one batch (one MsgProp). Bounded: when full, propose() waits for the
 // loop to take the buffer before adding to it, which holds the proposers back.
+import type { Clock } from "./clock.js";
 import { ProposalError, type Reject, type Resolve } from "./proposal-tracker.js";
 
 export interface TakenProposals {
   datas: Uint8Array[];
   resolves: Resolve[];
   rejects: Reject[];
-  /** performance.now() at propose(), when latency is measured; otherwise empty. */
+  /** The clock's time at propose(), when latency is measured; otherwise empty. */
   startMs: number[];
 }
 
@@ -23,7 +24,8 @@ export class ProposalBuffer {
     private readonly capacity: number,
     /** Called when the buffer goes from empty to non-empty: wake the loop. */
     private readonly onFirst: () => void,
-    private readonly measureLatency: boolean,
+    /** Stamps each proposal with this clock's time, so its latency can be measured. */
+    private readonly latencyClock: Clock | undefined,
   ) {
     if (!(capacity >= 1)) throw new RangeError(`proposal buffer capacity must be >= 1`);
   }
@@ -46,7 +48,7 @@ export class ProposalBuffer {
       this.datas.push(data);
       this.resolves.push(resolve);
       this.rejects.push(reject);
-      if (this.measureLatency) this.startMs.push(performance.now());
+      if (this.latencyClock !== undefined) this.startMs.push(this.latencyClock.now());
     });
   }
 
@@ -69,7 +71,7 @@ export class ProposalBuffer {
         datas: this.datas.splice(0, max),
         resolves: this.resolves.splice(0, max),
         rejects: this.rejects.splice(0, max),
-        startMs: this.measureLatency ? this.startMs.splice(0, max) : [],
+        startMs: this.latencyClock !== undefined ? this.startMs.splice(0, max) : [],
       };
     }
     if (this.roomWaiters.length > 0) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Entry, EntryType } from "../raft/types.js";
+import { realScheduler } from "./clock.js";
 import { ProposalBuffer } from "./proposal-buffer.js";
 import { type ProposalError, ProposalTracker } from "./proposal-tracker.js";
 
@@ -111,7 +112,7 @@ describe("ProposalTracker", () => {
 describe("ProposalBuffer", () => {
   test("holds proposers back when full and lets them in after take()", async () => {
     let wakes = 0;
-    const buf = new ProposalBuffer(2, () => wakes++, false);
+    const buf = new ProposalBuffer(2, () => wakes++, undefined);
     const p1 = buf.propose(new Uint8Array([1]));
     buf.propose(new Uint8Array([2]));
     let thirdIn = false;
@@ -137,7 +138,7 @@ describe("ProposalBuffer", () => {
   });
 
   test("take(max) takes the oldest first", () => {
-    const buf = new ProposalBuffer(10, () => {}, true);
+    const buf = new ProposalBuffer(10, () => {}, realScheduler);
     for (let i = 0; i < 5; i++) buf.propose(new Uint8Array([i])).catch(() => {});
     const a = buf.take(3);
     assert.deepEqual(

@@ -1,6 +1,14 @@
 // Lost quorum is an error, not a result: while a benchmark runs, the leader watches that it
 // still leads and still commits. Nothing committed for two election timeouts while proposals
 // wait, or leadership lost and not regained within a bound, ends the run with one line.
+import { every, realScheduler, type Scheduler } from "./clock.js";
+import {
+  MIN_REGAIN_MS,
+  MIN_STALL_MS,
+  QUORUM_WATCH_EVERY_MS,
+  REGAIN_ELECTION_TIMEOUTS,
+  STALL_ELECTION_TIMEOUTS,
+} from "./limits.js";
 
 /** What the watch reads from the leader's Peer. */
 export interface WatchedLeader {
@@ -15,23 +23,13 @@ export interface QuorumWatchOptions {
   electionTimeoutMs: number;
   /** Called once, with the line to print, when the run cannot go on. */
   onLost: (line: string) => void;
-  /** How often to look, in ms (default 50). */
+  /** How often to look, in ms (default QUORUM_WATCH_EVERY_MS). */
   everyMs?: number;
+  /** Time and timers; default the real ones. */
+  scheduler?: Scheduler;
 }
 
 const HINT = "are the followers running and reachable?";
-
-/**
- * A stall shorter than this is never called lost quorum: on a loaded 2-core machine a GC
- * pause plus a contended fdatasync on leader and follower was seen to hold the commit index
- * for 1.9 s with a follower up, and a run killed for that wastes an unattended night.
- */
-const MIN_STALL_MS = 2_000;
-/** The stall bound in election timeouts (check-quorum steps a cut-off leader down in one). */
-const STALL_ELECTION_TIMEOUTS = 2;
-/** Leadership lost for longer than this many election timeouts (and at least 3 s): lost. */
-const REGAIN_ELECTION_TIMEOUTS = 5;
-const MIN_REGAIN_MS = 3_000;
 
 export class QuorumWatch {
   private readonly target: WatchedLeader;
@@ -39,7 +37,8 @@ export class QuorumWatch {
   private readonly regainMs: number;
   private readonly retryMs: number;
   private readonly opts: QuorumWatchOptions;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly scheduler: Scheduler;
+  private cancelTimer: (() => void) | undefined;
   private active = false;
   private lost = false;
   private lastCommit = -1;
@@ -53,17 +52,20 @@ export class QuorumWatch {
     this.stallMs = Math.max(MIN_STALL_MS, STALL_ELECTION_TIMEOUTS * opts.electionTimeoutMs);
     this.regainMs = Math.max(MIN_REGAIN_MS, REGAIN_ELECTION_TIMEOUTS * opts.electionTimeoutMs);
     this.retryMs = 2 * opts.electionTimeoutMs;
+    this.scheduler = opts.scheduler ?? realScheduler;
   }
 
   /** Starts (or resumes) watching; the leader should lead now. */
-  resume(now = Date.now()): void {
+  resume(now = this.scheduler.now()): void {
     this.active = true;
     this.lastCommit = -1;
     this.commitSince = now;
     this.notLeaderSince = undefined;
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.check(Date.now()), this.opts.everyMs ?? 50);
-      this.timer.unref();
+    if (this.cancelTimer === undefined) {
+      const s = this.scheduler;
+      this.cancelTimer = every(s, this.opts.everyMs ?? QUORUM_WATCH_EVERY_MS, () =>
+        this.check(s.now()),
+      );
     }
   }
 
@@ -74,8 +76,8 @@ export class QuorumWatch {
 
   stop(): void {
     this.active = false;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
   }
 
   /** One look at the leader (the timer calls it; tests call it with their own clock). */
