@@ -16,6 +16,10 @@ export interface PeerNode extends PipelineNode {
   ready(): Ready;
   reportUnreachable(id: number): void;
   status(): Status;
+  /** Service mode: membership changes, ReadIndex, the configuration in force. */
+  proposeConfChange(cc: ConfChange): void;
+  readIndex(ctx: Uint8Array): void;
+  confState(): ConfState;
 }
 
 export interface RaftBinding {

@@ -40,6 +40,10 @@ export interface IncarnationSettings {
   maxSizePerMsg?: number;
   maxInflightMsgs?: number;
   campaignOnElectionTimeout: boolean;
+  /** Followers forward proposals to the leader (service mode) instead of refusing them. */
+  forwardProposals: boolean;
+  /** Bootstrap `peerIds` on fresh storage; false for a node joining a running cluster. */
+  bootstrap: boolean;
   /** The core's election-timeout randomness, mixed with the node id; asked per incarnation. */
   seed: () => number;
 }
@@ -76,12 +80,12 @@ export function createIncarnation(
     checkQuorum: true,
     preVote: true,
     campaignOnElectionTimeout: s.campaignOnElectionTimeout,
-    disableProposalForwarding: true,
+    disableProposalForwarding: !s.forwardProposals,
     asyncStorageWrites: spec.asyncStorageWrites,
     rng: new SeededRng((s.seed() ^ Math.imul(s.id, 0x9e3779b1)) >>> 0),
   };
   const node = s.raft.createNode(config);
-  if (fresh) node.bootstrap([...s.peerIds]);
+  if (fresh && s.bootstrap) node.bootstrap([...s.peerIds]);
   const inc: { -readonly [K in keyof Incarnation]: Incarnation[K] } = {
     epoch,
     node,

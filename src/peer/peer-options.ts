@@ -8,6 +8,7 @@ import type { PeerStorage, RaftBinding } from "./contracts.js";
 import type { EpochStore } from "./epoch.js";
 import type { IncarnationSettings } from "./incarnation.js";
 import * as limits from "./limits.js";
+import type { ServiceMode } from "./service-mode.js";
 
 export interface PeerOptions {
   id: number;
@@ -56,6 +57,11 @@ export interface PeerOptions {
    * scheduler's clock in µs, read for each incarnation.
    */
   seed?: number;
+  /**
+   * Ordinary Raft for the key-value service instead of the benchmark's test epochs
+   * (service-mode.ts). Unset: the benchmark peer.
+   */
+  service?: ServiceMode;
   /** Time and timers (ticker, waits, latencies). Default: the real clock and Node's timers. */
   scheduler?: Scheduler;
   log?: (line: string) => void;
@@ -112,7 +118,12 @@ export function resolvePeerOptions(opts: PeerOptions, sched: Scheduler): Resolve
       heartbeatTicks: opts.heartbeatTicks ?? limits.DEFAULT_HEARTBEAT_TICKS,
       ...(opts.maxSizePerMsg !== undefined ? { maxSizePerMsg: opts.maxSizePerMsg } : {}),
       ...(opts.maxInflightMsgs !== undefined ? { maxInflightMsgs: opts.maxInflightMsgs } : {}),
-      campaignOnElectionTimeout: opts.campaignOnElectionTimeout ?? opts.epochOwner !== undefined,
+      // A service node is ordinary Raft: every voter campaigns, any node takes proposals.
+      campaignOnElectionTimeout:
+        opts.service !== undefined ||
+        (opts.campaignOnElectionTimeout ?? opts.epochOwner !== undefined),
+      forwardProposals: opts.service !== undefined,
+      bootstrap: opts.service?.bootstrap ?? true,
       seed: seed !== undefined ? () => seed : () => Math.floor(sched.now() * 1000),
     },
   };

@@ -14,7 +14,8 @@
 
 import { createMetrics } from "../metrics/index.js";
 import { pipelineSpec } from "../pipeline/registry.js";
-import { isEmptySnapshot } from "../raft/types.js";
+import type { Role } from "../raft/api.js";
+import { type ConfChange, type ConfState, isEmptySnapshot } from "../raft/types.js";
 import type { Epoch, InboundBatch } from "../transport/transport.js";
 import { CatchUpReporter } from "./catch-up.js";
 import { every, nextTurn, realScheduler, type Scheduler } from "./clock.js";
@@ -42,6 +43,7 @@ import {
 import { ProposalBuffer, rejectTaken } from "./proposal-buffer.js";
 import { appendedEntries, proposeFromBuffer, trackProposals } from "./proposal-matching.js";
 import { ProposalError, ProposalTracker } from "./proposal-tracker.js";
+import { openService, ServiceRequests, submitFromBuffer } from "./service-mode.js";
 
 export type { PeerOptions, PeerStats } from "./peer-options.js";
 export { appendedEntries } from "./proposal-matching.js";
@@ -62,6 +64,7 @@ export class Peer {
   private epoch: Epoch = { start: 0, iteration: 0 };
   private inc!: Incarnation;
   private readonly inbox = new Inbox(() => this.signal());
+  private readonly serviceRequests = new ServiceRequests(() => this.signal());
   private resetTo: Epoch | undefined;
   private resetWaiters: (() => void)[] = [];
   private wakeUp: (() => void) | undefined;
@@ -78,7 +81,7 @@ export class Peer {
   private turns = 0;
 
   constructor(opts: PeerOptions) {
-    if (!opts.peerIds.includes(opts.id)) {
+    if (opts.service?.bootstrap !== false && !opts.peerIds.includes(opts.id)) {
       throw new Error(`peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`);
     }
     pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
@@ -117,7 +120,10 @@ export class Peer {
   /** Opens the Raft state (restarted from storage or bootstrapped), then serves. */
   async start(): Promise<void> {
     const storage = this.opts.storage;
-    const opened = await openEpoch(storage, this.epochStore, this.opts.epochOwner);
+    const opened =
+      this.opts.service !== undefined
+        ? await openService(storage)
+        : await openEpoch(storage, this.epochStore, this.opts.epochOwner);
     const fresh = opened.fresh;
     this.epoch = opened.epoch;
     this.sittingOut = opened.sittingOut;
@@ -129,7 +135,7 @@ export class Peer {
     this.log(
       this.sittingOut
         ? `peer ${this.id}: its log of epoch ${formatEpoch(this.epoch)} did not survive the restart (${storage.description}): sitting that epoch out, joining the leader's next one as an empty node`
-        : `peer ${this.id}: ${fresh ? "bootstrapped" : `restarted at index ${storage.lastIndex()}`} in epoch ${formatEpoch(this.epoch)}, pipeline ${this.opts.pipeline}`,
+        : `peer ${this.id}: ${fresh ? (this.opts.service?.bootstrap === false ? "empty, waiting to be added" : "bootstrapped") : `restarted at index ${storage.lastIndex()}`} ${this.opts.service !== undefined ? "in service mode" : `in epoch ${formatEpoch(this.epoch)}`}, pipeline ${this.opts.pipeline}`,
     );
   }
 
@@ -139,6 +145,40 @@ export class Peer {
       return Promise.reject(new ProposalError("not leader"));
     }
     return this.buffer.propose(data);
+  }
+
+  /**
+   * Service mode: hands proposals to the core at the loop's next turn, all of one call in one
+   * batch; on a follower the core forwards them to the leader. Each resolves once handed over
+   * and rejects with ProposalError("no leader") when the core knows none. Handed over is no
+   * promise of a commit: the caller matches its proposals when they are applied.
+   */
+  submit(datas: readonly Uint8Array[]): Promise<void>[] {
+    return datas.map((d) => this.buffer.propose(d));
+  }
+
+  /**
+   * Service mode: asks for one ReadIndex round at the loop's next turn, whose context is
+   * taken then from ServiceMode.takeReadRound (every read that arrived meanwhile shares it);
+   * the answer comes through ServiceMode.onReadStates.
+   */
+  requestReadRound(): void {
+    this.serviceRequests.requestReadRound();
+  }
+
+  /** Service mode: proposes a membership change at the loop's next turn (may be dropped). */
+  proposeConfChange(cc: ConfChange): void {
+    this.serviceRequests.proposeConfChange(cc);
+  }
+
+  /** The membership the core has in force. */
+  confState(): ConfState {
+    return this.inc.node.confState();
+  }
+
+  /** The leader this node knows of (0: none), and its own role. */
+  leadership(): { lead: number; role: Role } {
+    return { lead: this.inc.lead, role: this.inc.role };
   }
 
   isLeader(): boolean {
@@ -226,6 +266,11 @@ export class Peer {
   // ---- incoming -------------------------------------------------------------------------
 
   private onBatch(b: InboundBatch): void {
+    if (this.opts.service !== undefined) {
+      // No epochs: the group is the same group for good.
+      this.inbox.received(b.messages);
+      return;
+    }
     const c = compareEpoch(b.epoch, this.epoch);
     if (c < 0 || (c > 0 && this.opts.epochOwner !== undefined) || (c === 0 && this.sittingOut)) {
       this.droppedOldEpochBatches++;
@@ -261,6 +306,7 @@ export class Peer {
     return (
       this.resetTo !== undefined ||
       this.inbox.hasWork ||
+      this.serviceRequests.hasWork ||
       (this.buffer.length > 0 && this.proposalsWelcome()) ||
       this.inc.node.hasReady()
     );
@@ -299,20 +345,28 @@ export class Peer {
       }
     }
     if (campaign) node.campaign();
-    const proposed = this.proposalsWelcome()
-      ? proposeFromBuffer(
-          this.buffer,
-          inc,
-          Math.min(this.r.maxProposalsPerTurn, this.r.maxInflightProposals - this.tracker.size),
-        )
-      : undefined;
+    const service = this.opts.service;
+    if (service !== undefined) {
+      this.serviceRequests.deliver(node, service);
+      submitFromBuffer(this.buffer, node, this.r.maxProposalsPerTurn);
+    }
+    const proposed =
+      this.proposalsWelcome() && service === undefined
+        ? proposeFromBuffer(
+            this.buffer,
+            inc,
+            Math.min(this.r.maxProposalsPerTurn, this.r.maxInflightProposals - this.tracker.size),
+          )
+        : undefined;
     if (!node.hasReady()) {
       if (proposed !== undefined) rejectTaken(proposed, new ProposalError("not appended"));
+      service?.onProgress();
       return;
     }
     const start = this.sched.now();
     const rd = node.ready();
     if (rd.softState !== undefined) this.onSoftState(inc, rd.softState.role, rd.softState.lead);
+    if (service !== undefined && rd.readStates.length > 0) service.onReadStates(rd.readStates);
     const appended = appendedEntries(rd);
     if (proposed !== undefined) trackProposals(this.tracker, appended, proposed);
     if (!isEmptySnapshot(rd.snapshot)) this.compactor.reset();
@@ -320,6 +374,7 @@ export class Peer {
     await inc.pipeline.handleReady(rd);
     this.instruments.iterationDone(start);
     this.outbox.flushHeld(inc, this.turns);
+    service?.onProgress();
   }
 
   private proposalsWelcome(): boolean {
@@ -333,7 +388,8 @@ export class Peer {
     if (wasLeader && role !== "leader") {
       this.log(`peer ${this.id}: lost leadership (now ${role}, leader ${lead})`);
       this.tracker.rejectAll("leadership lost");
-      this.buffer.rejectAll("leadership lost");
+      // A service node forwards what it buffered to the next leader instead.
+      if (this.opts.service === undefined) this.buffer.rejectAll("leadership lost");
     } else if (!wasLeader && role === "leader") {
       this.catchUp.reset();
       this.log(`peer ${this.id}: became leader`);
@@ -378,6 +434,7 @@ export class Peer {
           this.tracker.ack(committed);
           // Room for more proposals may have opened up while the loop was idle.
           if (this.buffer.length > 0) this.signal();
+          this.opts.service?.onProgress();
         },
         fail: (err) => this.fatal(err),
       },

@@ -42,7 +42,10 @@ export class LocalNetwork {
     if (!Number.isSafeInteger(id) || id <= 0) {
       throw new RangeError(`node id must be a positive integer, got ${id}`);
     }
-    if (this.transports.has(id)) throw new Error(`node ${id} already has a transport`);
+    // A stopped transport's id may be taken again: a node restarted in the same process.
+    if (this.transports.get(id)?.isStopped === false) {
+      throw new Error(`node ${id} already has a transport`);
+    }
     const t = new LocalTransport(this, id);
     this.transports.set(id, t);
     return t;
@@ -131,6 +134,10 @@ export class LocalTransport implements Transport {
     private readonly network: LocalNetwork,
     readonly id: number,
   ) {}
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
 
   /** @internal True while started and not stopped. */
   get receiving(): boolean {

@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { BackendError, type KvBackend, type KvWrite } from "./contract.js";
+import { ServiceCluster, sleep } from "./testing/service-cluster.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const set = (k: string, v: string): KvWrite => ({
+  op: "set",
+  key: enc.encode(k),
+  value: enc.encode(v),
+});
+
+async function get(b: KvBackend, k: string, mode: "linearizable" | "stale" = "linearizable") {
+  const v = (await b.read(mode)).get(enc.encode(k));
+  return v === null ? null : dec.decode(v);
+}
+
+describe("NodeBackend over three service-mode peers", () => {
+  let c: ServiceCluster;
+  before(async () => {
+    c = await ServiceCluster.start(3);
+  });
+  after(async () => {
+    await c.stop();
+  });
+
+  it("elects a leader without an epoch owner", async () => {
+    const leader = await c.leader();
+    const info = leader.cluster();
+    assert.equal(info.role, "leader");
+    assert.deepEqual(
+      info.members.map((m) => [m.id, m.role]),
+      [
+        [1, "voter"],
+        [2, "voter"],
+        [3, "voter"],
+      ],
+    );
+  });
+
+  it("applies writes submitted on a follower and returns their results", async () => {
+    const f = await c.follower();
+    assert.deepEqual(await f.write(set("a", "1")), { kind: "ok" });
+    assert.deepEqual(
+      await f.write({ op: "set", key: enc.encode("a"), value: enc.encode("2"), condition: "nx" }),
+      {
+        kind: "not-set",
+      },
+    );
+    assert.deepEqual(await f.write({ op: "incrby", key: enc.encode("n"), by: 5n }), {
+      kind: "integer",
+      value: 5n,
+    });
+    const results = await f.writeBatch([
+      set("b", "x"),
+      { op: "incrby", key: enc.encode("n"), by: 2n },
+      { op: "incrby", key: enc.encode("b"), by: 1n },
+      { op: "del", keys: [enc.encode("a"), enc.encode("zz")] },
+    ]);
+    assert.deepEqual(results, [
+      { kind: "ok" },
+      { kind: "integer", value: 7n },
+      { kind: "error", code: "not-integer", message: "value is not an integer" },
+      { kind: "integer", value: 1n },
+    ]);
+  });
+
+  it("a linearizable read after an acknowledged write sees it, on every node", async () => {
+    for (const writer of c.nodes.values()) {
+      const value = `from-${writer.id}`;
+      await writer.write(set("k", value));
+      for (const reader of c.nodes.values()) {
+        assert.equal(
+          await get(reader, "k"),
+          value,
+          `node ${reader.id} after a write via ${writer.id}`,
+        );
+      }
+    }
+  });
+
+  it("answers many concurrent reads, on a follower too", async () => {
+    const f = await c.follower();
+    await f.write(set("r", "v"));
+    const views = await Promise.all(Array.from({ length: 200 }, () => f.read("linearizable")));
+    for (const v of views) assert.equal(dec.decode(v.get(enc.encode("r"))!), "v");
+  });
+
+  it("records every member's client addresses", async () => {
+    const leader = await c.leader();
+    const until = Date.now() + 10_000;
+    while (leader.cluster().members.some((m) => m.resp === undefined) && Date.now() < until) {
+      await sleep(10);
+    }
+    const m2 = leader.cluster().members.find((m) => m.id === 2)!;
+    assert.equal(m2.resp, "127.0.0.1:6002");
+    assert.equal(m2.http, "127.0.0.1:8002");
+  });
+
+  it("after the leader stops, a new one is elected and writes via survivors succeed", async () => {
+    const old = await c.leader();
+    await c.stopNode(old.id);
+    const leader = await c.leader();
+    assert.notEqual(leader.id, old.id);
+    const survivor = await c.follower();
+    assert.deepEqual(await survivor.write(set("after", "failover")), { kind: "ok" });
+    assert.equal(await get(leader, "after"), "failover");
+    await c.startNode(old.id, true);
+    const back = c.node(old.id);
+    assert.equal(await get(back, "after"), "failover");
+  });
+});
+
+describe("NodeBackend without a quorum", () => {
+  it("answers no-leader in bounded time, never hangs", async () => {
+    const c = await ServiceCluster.start(3);
+    try {
+      const leader = await c.leader();
+      await leader.write(set("x", "1"));
+      const survivor = [...c.nodes.values()].find((n) => n !== leader)!;
+      for (const n of [...c.nodes.values()]) if (n !== survivor) await c.stopNode(n.id);
+      // The survivor learns that the leader is gone within an election timeout or two.
+      const until = Date.now() + 20_000;
+      while (survivor.cluster().leader !== 0 && Date.now() < until) await sleep(10);
+      assert.equal(survivor.healthy(), false);
+      await assert.rejects(
+        survivor.write(set("x", "2")),
+        (e: unknown) => e instanceof BackendError && e.code === "no-leader",
+      );
+      await assert.rejects(
+        survivor.read("linearizable"),
+        (e: unknown) => e instanceof BackendError && e.code === "no-leader",
+      );
+      // Stale reads still answer from the local state.
+      assert.equal(await get(survivor, "x", "stale"), "1");
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("NodeBackend in redirect mode", () => {
+  it("a follower answers moved with the leader's client addresses", async () => {
+    const c = await ServiceCluster.start(3, { redirect: true });
+    try {
+      const leader = await c.leader();
+      assert.deepEqual(await leader.write(set("a", "1")), { kind: "ok" });
+      const f = await c.follower();
+      const until = Date.now() + 10_000;
+      while (f.cluster().members.some((m) => m.resp === undefined) && Date.now() < until)
+        await sleep(10);
+      await assert.rejects(f.write(set("a", "2")), (e: unknown) => {
+        assert.ok(e instanceof BackendError);
+        assert.equal(e.code, "moved");
+        assert.deepEqual(e.leader, {
+          id: leader.id,
+          resp: `127.0.0.1:${6000 + leader.id}`,
+          http: `127.0.0.1:${8000 + leader.id}`,
+        });
+        return true;
+      });
+      assert.equal(await get(f, "a"), "1");
+    } finally {
+      await c.stop();
+    }
+  });
+});
