@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BackendError, type KvBackend, type KvWrite } from "./contract.js";
-import { ServiceCluster, sleep } from "./testing/service-cluster.js";
+import { eventually, ServiceCluster, sleep } from "./testing/service-cluster.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -161,6 +161,82 @@ describe("NodeBackend in redirect mode", () => {
         return true;
       });
       assert.equal(await get(f, "a"), "1");
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("NodeBackend membership", () => {
+  it("joins a 4th node as a learner, catches it up by snapshot, promotes it, then removes one", async () => {
+    const c = await ServiceCluster.start(3, { compactEvery: { unit: "entries", n: 100 } });
+    try {
+      const leader = await c.leader();
+      for (let i = 0; i < 30; i++) {
+        await leader.writeBatch(Array.from({ length: 20 }, (_, j) => set(`k${i}-${j}`, "v")));
+      }
+      const leaderStorage = c.storages.get(leader.id)!;
+      await eventually("the leader compacted its log", () => leaderStorage.firstIndex() > 1);
+      const joiner = await c.startNode(4, false);
+      assert.equal(
+        joiner.cluster().members.length,
+        0,
+        "a joining node starts with no configuration",
+      );
+      await leader.join({ id: 4, raft: "local:4", resp: "127.0.0.1:6004" });
+      const info = leader.cluster();
+      assert.deepEqual(
+        info.members.map((m) => [m.id, m.role]),
+        [
+          [1, "voter"],
+          [2, "voter"],
+          [3, "voter"],
+          [4, "voter"],
+        ],
+      );
+      assert.equal(info.members.find((m) => m.id === 4)!.resp, "127.0.0.1:6004");
+      // It was caught up from a snapshot: its log begins after the compacted prefix.
+      assert.ok(c.storages.get(4)!.firstIndex() > 1, "node 4's log starts after a snapshot");
+      await eventually("node 4 knows it is a voter", () =>
+        joiner.cluster().members.some((m) => m.id === 4 && m.role === "voter"),
+      );
+      // It counts: with two of the four down, the other two cannot commit; with one, they can.
+      const other = [1, 2, 3].find((id) => id !== leader.id)!;
+      await c.stopNode(other);
+      assert.deepEqual(await joiner.write(set("with-4", "yes")), { kind: "ok" });
+      assert.equal(await get(joiner, "with-4"), "yes");
+      const now = await c.leader();
+      await now.remove(other);
+      assert.deepEqual(
+        now.cluster().members.map((m) => m.id),
+        [1, 2, 3, 4].filter((id) => id !== other),
+      );
+      await assert.rejects(
+        now.remove(other),
+        (e: unknown) => e instanceof BackendError && e.code === "bad-request",
+      );
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("a restarted node resumes from its data directory", async () => {
+    const c = await ServiceCluster.start(3);
+    try {
+      const leader = await c.leader();
+      await leader.write(set("durable", "1"));
+      const f = await c.follower();
+      const applied = f.cluster().appliedIndex;
+      await c.stopNode(f.id);
+      const back = await c.startNode(f.id, true);
+      const info = back.cluster();
+      assert.ok(
+        info.appliedIndex >= applied,
+        `applied ${info.appliedIndex} resumed from ${applied}`,
+      );
+      assert.equal(info.members.length, 3);
+      assert.deepEqual(await back.write(set("durable", "2")), { kind: "ok" });
+      assert.equal(await get(back, "durable"), "2");
     } finally {
       await c.stop();
     }

@@ -28,6 +28,8 @@ export interface ServiceClusterOptions {
 export class ServiceCluster {
   readonly network = new LocalNetwork();
   readonly nodes = new Map<number, NodeBackend>();
+  /** Each running node's storage (behind the test state machine). */
+  readonly storages = new Map<number, MemoryStateMachine>();
   readonly initial: number[];
   private dir = "";
 
@@ -85,12 +87,14 @@ export class ServiceCluster {
     });
     await backend.start();
     this.nodes.set(id, backend);
+    this.storages.set(id, sm);
     return backend;
   }
 
   async stopNode(id: number): Promise<void> {
     const n = this.nodes.get(id);
     this.nodes.delete(id);
+    this.storages.delete(id);
     await n?.stop();
   }
 
