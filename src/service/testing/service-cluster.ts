@@ -4,10 +4,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rawNodeBinding } from "../../node/raft-binding.js";
 import type { CompactEvery } from "../../peer/compaction.js";
 import { Peer } from "../../peer/peer.js";
-import { rawNodeBinding } from "../../peer/raft-binding.js";
-import { StoragePeerStorage } from "../../peer/storage-peer-storage.js";
 import { openEngine } from "../../storage/engine/registry.js";
 import { reconcile, split } from "../../storage/storage.js";
 import { openWal } from "../../storage/wal/registry.js";
@@ -54,7 +53,7 @@ export class ServiceCluster {
     const engine = await openEngine("lmdb", { dir: join(dir, "engine") });
     const storage = split(wal, engine);
     await reconcile(storage, dir);
-    const sm = new MemoryStateMachine(new StoragePeerStorage(storage));
+    const sm = new MemoryStateMachine(storage);
     const backend = new NodeBackend({
       id,
       bootstrap,
