@@ -4,7 +4,13 @@
 import yargs from "yargs";
 import type { TestingBugs } from "../raft/api.js";
 import { type FaultSet, parseFaults } from "../raft/sim/faults.js";
-import { reproduceCommand, type SimOptions, summaryLine } from "../raft/sim/options.js";
+import {
+  isTestingBugName,
+  reproduceCommand,
+  type SimOptions,
+  summaryLine,
+  TESTING_BUG_NAMES,
+} from "../raft/sim/options.js";
 import { runSimulation } from "../raft/sim/scheduler.js";
 import { type FailingRun, shrink } from "../raft/sim/shrink.js";
 
@@ -17,12 +23,12 @@ export interface CliIo {
 
 export const MAX_NODES = 15;
 
-const TESTING_BUGS = ["commitPreviousTermByCount", "ignoreCandidateLogUpToDate"] as const;
-
 function parseTestingBug(name: string | undefined): TestingBugs | undefined {
   if (name === undefined) return undefined;
-  if (!(TESTING_BUGS as readonly string[]).includes(name)) {
-    throw new UsageError(`--testing-bug must be one of ${TESTING_BUGS.join(", ")}, got "${name}"`);
+  if (!isTestingBugName(name)) {
+    throw new UsageError(
+      `--testing-bug must be one of ${TESTING_BUG_NAMES.join(", ")}, got "${name}"`,
+    );
   }
   return { [name]: true };
 }
@@ -63,8 +69,8 @@ function parser(args: readonly string[]) {
     .option("testing-bug", {
       type: "string",
       describe:
-        "switch off one safety rule of the core, to watch the checker catch it: " +
-        TESTING_BUGS.join(" | "),
+        "switch off one safety or liveness rule of the core, to watch the checker catch it: " +
+        TESTING_BUG_NAMES.join(" | "),
     })
     .option("shrink", {
       type: "boolean",

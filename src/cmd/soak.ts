@@ -3,14 +3,25 @@
 //
 //   node dist/src/cmd/soak.js --seeds 500 --steps 200000 [--first-seed S] [--nodes 5]
 //
+// With --testing-bug NAME it measures the self-test's catch rate instead: every seed runs
+// with that planted bug, and the last line tells on how many seeds which invariant caught it.
+//
 // Without --first-seed the run starts at a seed taken from the clock, so that every soak
 // explores seeds nobody has run before; the first seed is printed, and each seed
 // reproduces on its own.
 import { pathToFileURL } from "node:url";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import type { TestingBugs } from "../raft/api.js";
 import { parseFaults } from "../raft/sim/faults.js";
-import { reproduceCommand, type SimOptions, summaryLine } from "../raft/sim/options.js";
+import {
+  isTestingBugName,
+  reproduceCommand,
+  type SimOptions,
+  type SimResult,
+  summaryLine,
+  TESTING_BUG_NAMES,
+} from "../raft/sim/options.js";
 import { runSimulation } from "../raft/sim/scheduler.js";
 import type { CliIo } from "./sim-cli.js";
 import { MAX_NODES } from "./sim-cli.js";
@@ -31,6 +42,8 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
   let nodes: number;
   let firstSeed: number;
   let faults: ReturnType<typeof parseFaults>;
+  let bug: TestingBugs | undefined;
+  let bugName = "";
   try {
     const argv = yargs([...args])
       .scriptName("soak")
@@ -39,6 +52,10 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
       .option("nodes", { type: "string", default: "5", describe: `cluster size (1..${MAX_NODES})` })
       .option("faults", { type: "string", default: "all", describe: "as for rafttoy-sim" })
       .option("first-seed", { type: "string", describe: "first seed (default: from the clock)" })
+      .option("testing-bug", {
+        type: "string",
+        describe: `measure the catch rate of a planted bug: ${TESTING_BUG_NAMES.join(" | ")}`,
+      })
       .strict()
       .version(false)
       .exitProcess(false)
@@ -51,6 +68,16 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
     steps = intArg("steps", argv.steps, 1, 1_000_000_000);
     nodes = intArg("nodes", argv.nodes, 1, MAX_NODES);
     faults = parseFaults(argv.faults);
+    const name = argv["testing-bug"];
+    if (name !== undefined) {
+      if (!isTestingBugName(name)) {
+        throw new Error(
+          `--testing-bug must be one of ${TESTING_BUG_NAMES.join(", ")}, got "${name}"`,
+        );
+      }
+      bug = { [name]: true };
+      bugName = name;
+    }
     firstSeed =
       argv["first-seed"] === undefined
         ? Math.floor(io.clock()) % 1_000_000_000
@@ -61,6 +88,9 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
   }
 
   io.err(`soak: ${seeds} seeds from ${firstSeed}, ${steps} steps, ${nodes} nodes`);
+  if (bug !== undefined) {
+    return catchRate({ seeds, steps, nodes, firstSeed, faults, bug, bugName }, io);
+  }
   const started = io.clock();
   let commits = 0;
   for (let i = 0; i < seeds; i++) {
@@ -88,6 +118,52 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
     io.err(`soak: ${i + 1}/${seeds} ok (${secs}s) ${summaryLine(result)}`);
   }
   io.out(`soak: ${seeds} seeds x ${steps} steps, ${commits} commits, no violation`);
+  return 0;
+}
+
+interface CatchRateRun {
+  seeds: number;
+  steps: number;
+  nodes: number;
+  firstSeed: number;
+  faults: ReturnType<typeof parseFaults>;
+  bug: TestingBugs;
+  bugName: string;
+}
+
+/** Runs every seed with the planted bug; reports on how many seeds which invariant caught it. */
+function catchRate(run: CatchRateRun, io: CliIo): number {
+  const started = io.clock();
+  const byInvariant = new Map<string, number>();
+  let caught = 0;
+  let steps = 0;
+  for (let i = 0; i < run.seeds; i++) {
+    const opts: SimOptions = {
+      seed: run.firstSeed + i,
+      nodes: run.nodes,
+      steps: run.steps,
+      faults: run.faults,
+      async: i % 2 === 1,
+      testingBugs: run.bug,
+      traceSize: 1,
+    };
+    const result: SimResult = runSimulation(opts);
+    steps += result.steps;
+    const v = result.violation;
+    if (v !== undefined) {
+      caught++;
+      byInvariant.set(v.invariant, (byInvariant.get(v.invariant) ?? 0) + 1);
+    }
+    const secs = ((io.clock() - started) / 1000).toFixed(0);
+    const what = v === undefined ? "missed" : `caught by ${v.invariant} at step ${v.step}`;
+    io.err(`soak: ${i + 1}/${run.seeds} (${secs}s) seed ${opts.seed}: ${what}`);
+  }
+  const pct = ((100 * caught) / run.seeds).toFixed(0);
+  const kinds = [...byInvariant].map(([name, n]) => `${name} ${n}`).join(", ");
+  io.out(
+    `soak: testing bug ${run.bugName} caught on ${caught}/${run.seeds} seeds (${pct}%)` +
+      `${kinds === "" ? "" : `: ${kinds}`}; ${steps} steps`,
+  );
   return 0;
 }
 

@@ -68,8 +68,9 @@ export interface Config {
   rng: Rng;
   logger?: Logger;
   /**
-   * Test-only: switches off exactly one safety rule each, so that the simulator's self-test
-   * can prove it catches the resulting violations. Never set outside that self-test.
+   * Test-only: switches off exactly one safety or liveness rule each, so that the
+   * simulator's self-test can prove it catches the resulting violations. Never set outside
+   * that self-test.
    */
   testingBugs?: TestingBugs;
 }
@@ -80,6 +81,18 @@ export interface TestingBugs {
   commitPreviousTermByCount?: boolean;
   /** A voter grants its vote without checking that the candidate's log is up to date. */
   ignoreCandidateLogUpToDate?: boolean;
+  /** The leader commits an index one acknowledgement short of a voter majority. */
+  commitWithoutMajority?: boolean;
+  /** The leader records a follower's match one entry past what the follower acknowledged. */
+  matchRunsAhead?: boolean;
+  /** The leader answers a ReadIndex at once, without a heartbeat round to a voter quorum. */
+  readIndexWithoutQuorum?: boolean;
+  /** With check-quorum, a leader that heard from no quorum stays leader anyway. */
+  checkQuorumNeverStepsDown?: boolean;
+  /** A leadership transfer waits for the transferee but never sends it MsgTimeoutNow. */
+  transferSkipsTimeoutNow?: boolean;
+  /** A follower's election timer is not reset by its leader's appends and heartbeats. */
+  electionTimerIgnoresLeader?: boolean;
 }
 
 /** Address of the local append worker in asyncStorageWrites mode. Never on the wire. */

@@ -298,6 +298,7 @@ export class Raft {
   }
 
   private sendTimeoutNow(to: number): void {
+    if (this.bugs.transferSkipsTimeoutNow === true) return;
     this.send(makeMessage({ type: MessageType.MsgTimeoutNow, to, from: this.id }));
   }
 
@@ -620,7 +621,7 @@ export class Raft {
         this.bcastHeartbeat(undefined);
         return;
       case MessageType.MsgCheckQuorum:
-        if (!this.trk.quorumActive()) {
+        if (!this.trk.quorumActive() && this.bugs.checkQuorumNeverStepsDown !== true) {
           this.log(() => "stepping down: no contact with a quorum");
           this.becomeFollower(this.term, NONE);
         }
@@ -630,7 +631,7 @@ export class Raft {
         this.leaderPropose(m);
         return;
       case MessageType.MsgReadIndex:
-        if (this.trk.isSingleton()) {
+        if (this.trk.isSingleton() || this.bugs.readIndexWithoutQuorum === true) {
           this.respondToReadIndex(m, this.raftLog.committed);
           return;
         }
@@ -753,7 +754,7 @@ export class Raft {
   }
 
   private maybeCommit(): boolean {
-    const idx = this.trk.committed();
+    const idx = this.trk.committed(this.bugs.commitWithoutMajority === true ? 1 : 0);
     return this.raftLog.maybeCommit(idx, this.term, this.bugs.commitPreviousTermByCount === true);
   }
 
@@ -776,8 +777,12 @@ export class Raft {
       }
       return;
     }
+    const acked =
+      this.bugs.matchRunsAhead === true && m.from !== this.id
+        ? Math.min(m.index + 1, this.raftLog.lastIndex())
+        : m.index;
     // A probing follower that confirms its current match moves to replicate too.
-    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === "probe"))) return;
+    if (!(pr.maybeUpdate(acked) || (pr.match === acked && pr.state === "probe"))) return;
     if (pr.state === "probe") {
       pr.becomeReplicate();
     } else if (pr.state === "snapshot" && pr.match + 1 >= this.raftLog.firstIndex()) {
@@ -921,12 +926,12 @@ export class Raft {
         );
         return;
       case MessageType.MsgApp:
-        this.electionElapsed = 0;
+        if (this.bugs.electionTimerIgnoresLeader !== true) this.electionElapsed = 0;
         this.lead = m.from;
         this.handleAppendEntries(m);
         return;
       case MessageType.MsgHeartbeat:
-        this.electionElapsed = 0;
+        if (this.bugs.electionTimerIgnoresLeader !== true) this.electionElapsed = 0;
         this.lead = m.from;
         this.handleHeartbeat(m);
         return;

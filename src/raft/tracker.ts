@@ -39,9 +39,10 @@ export class ProgressTracker {
 
   /**
    * The largest index replicated on a majority of voters. With no voters the answer is
-   * "everything" so that an empty config never holds back commit.
+   * "everything" so that an empty config never holds back commit. `acksShort` > 0 is the
+   * self-test's planted bug (TestingBugs.commitWithoutMajority): that many acks fewer.
    */
-  committed(): number {
+  committed(acksShort = 0): number {
     const n = this.voters.length;
     if (n === 0) return Number.MAX_SAFE_INTEGER;
     const m = this.matchScratch;
@@ -57,7 +58,7 @@ export class ProgressTracker {
       }
       m[j] = v;
     }
-    return m[n >> 1]!;
+    return m[Math.max(0, (n >> 1) - acksShort)]!;
   }
 
   resetVotes(): void {

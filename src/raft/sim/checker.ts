@@ -8,7 +8,7 @@
 // prefix hash of each committed index) and the prefix hash seen for every (index, term).
 import type { Entry } from "../types.js";
 import { entryChainHash } from "./hash.js";
-import { LogView } from "./log-view.js";
+import { type LogReader, LogView } from "./log-view.js";
 
 export type InvariantName =
   | "election-safety"
@@ -20,7 +20,15 @@ export type InvariantName =
   | "read-index-linearizable"
   | "liveness"
   | "config-agreement"
-  | "core-invariant";
+  | "core-invariant"
+  // The properties of properties/ (one module each):
+  | "commit-own-term"
+  | "commit-quorum"
+  | "match-agreement"
+  | "read-index-quorum"
+  | "calm-term-stable"
+  | "check-quorum-step-down"
+  | "transfer-completes";
 
 export class SafetyViolation extends Error {
   readonly invariant: InvariantName;
@@ -72,6 +80,13 @@ export class InvariantChecker {
   private readonly prefixByIndexTerm = new Map<number, number>();
   private readonly readBounds = new Map<number, number>();
   private maxCommitEver = 0;
+  /**
+   * commitTermOf[i]: the term of the leader whose commit index first reached i (index 0
+   * unused). Leader completeness is owed only for entries committed in earlier terms: a
+   * node removed from the group may still win an election for a stale term (with votes
+   * of nodes that have not heard of newer terms) after a later term committed more.
+   */
+  private readonly commitTermOf: number[] = [0];
 
   /** Number of terms in which some node was seen as leader. */
   get elections(): number {
@@ -95,6 +110,12 @@ export class InvariantChecker {
       smHash: 0,
       checkedLeaderTerm: 0,
     });
+  }
+
+  /** A node's log as the core handed it out ("mem") or as it is durable ("disk"); read only. */
+  view(id: number, kind: ViewKind): LogReader {
+    const t = this.track(id);
+    return kind === "mem" ? t.mem : t.disk;
   }
 
   private track(id: number): NodeTrack {
@@ -124,6 +145,19 @@ export class InvariantChecker {
     }
     t.memCommit = commit;
     if (commit > this.maxCommitEver) this.maxCommitEver = commit;
+    if (isLeader) {
+      for (let i = this.commitTermOf.length; i <= commit; i++) this.commitTermOf.push(term);
+    }
+  }
+
+  /**
+   * The highest index committed in a term before `term` (commit terms grow with the
+   * index). An index no leader was seen committing counts as committed before.
+   */
+  private committedBefore(term: number): number {
+    let k = this.knownCommit;
+    while (k > 0 && k < this.commitTermOf.length && this.commitTermOf[k]! >= term) k--;
+    return k;
   }
 
   /**
@@ -288,7 +322,7 @@ export class InvariantChecker {
     const t = this.track(id);
     if (t.checkedLeaderTerm === term) return;
     t.checkedLeaderTerm = term;
-    const known = this.knownCommit;
+    const known = this.committedBefore(term);
     if (known <= t.mem.first) return; // its snapshot covers them; checked when installed
     if (t.mem.last < known) {
       throw new SafetyViolation(

@@ -1,7 +1,16 @@
 // A node's log as the checker sees it: the term and prefix hash of every entry after a base
 // (the snapshot index). Entries themselves are not kept.
 
-export class LogView {
+/** What the properties may read of a view. */
+export interface LogReader {
+  readonly first: number;
+  readonly last: number;
+  has(index: number): boolean;
+  termAt(index: number): number;
+  hashAt(index: number): number;
+}
+
+export class LogView implements LogReader {
   private base: number;
   private terms: number[];
   private hashes: number[];

@@ -5,7 +5,7 @@
 // at a leader right after it is elected or commits, the moments uniform randomness rarely
 // hits (see leaderSeen). When the faults stop, partitions heal and crashed nodes restart.
 import { MessageType } from "../types.js";
-import { NO_NETWORK_FAULTS } from "./network.js";
+import { type NetworkFaults, NO_NETWORK_FAULTS } from "./network.js";
 import type { NodeIo } from "./node-io.js";
 import type { SimNode } from "./sim-node.js";
 import type { SimWorld } from "./world.js";
@@ -19,18 +19,21 @@ export class Nemesis {
   /** A leader picked for a fault at a delicate moment (0: none), and when. */
   private target = 0;
   private strikeAt = 0;
+  /** The message faults the run asked for (off in still stretches). */
+  private readonly messageFaults: NetworkFaults;
 
   constructor(world: SimWorld, io: NodeIo) {
     this.w = world;
     this.io = io;
     const f = world.opts.faults;
-    world.network.faults = {
+    this.messageFaults = {
       drop: f.has("drop") ? 0.02 : 0,
       dup: f.has("dup") ? 0.02 : 0,
       delay: f.has("reorder") ? 0.05 : 0,
       maxDelay: 200,
       reorderWindow: f.has("reorder") ? 4 : 1,
     };
+    world.network.faults = this.messageFaults;
   }
 
   /** The start of every step: heal a partition, restart crashed nodes, strike if due. */
@@ -38,6 +41,7 @@ export class Nemesis {
     const w = this.w;
     if (w.network.partitioned && w.now >= this.healAt) {
       w.network.healAll();
+      w.minoritySide = [];
       w.note(0, "partition healed");
     }
     for (const node of w.nodes) {
@@ -46,16 +50,42 @@ export class Nemesis {
     if (this.target !== 0 && w.now >= this.strikeAt) this.strike();
   }
 
-  /** The faults stop: no more message faults, partitions heal, crashed nodes restart. */
-  stop(): void {
-    this.w.network.faults = NO_NETWORK_FAULTS;
-    this.w.network.healAll();
-    for (const node of this.w.nodes) if (!node.up) this.restart(node);
+  /**
+   * A still stretch begins: no more message faults, partitions heal, crashed nodes
+   * restart, and no fault strikes until it ends (the quiet phase is one that never ends).
+   */
+  beginStill(): void {
+    const w = this.w;
+    if (w.still) return;
+    w.still = true;
+    w.stillSince = w.now;
+    w.stillEpoch++;
+    this.target = 0;
+    w.network.faults = NO_NETWORK_FAULTS;
+    w.network.healAll();
+    w.minoritySide = [];
+    for (const node of w.nodes) if (!node.up) this.restart(node);
+    w.note(0, "still stretch begins");
   }
 
-  /** One fault, of a kind the run allows (none once the faults have stopped). */
+  /** A still stretch ends (never the quiet phase): the message faults resume. */
+  endStill(): void {
+    const w = this.w;
+    if (!w.still || w.quiet) return;
+    w.still = false;
+    w.stillEpoch++;
+    w.network.faults = this.messageFaults;
+    w.note(0, "still stretch ends");
+  }
+
+  /** The faults stop for good (the quiet phase). */
+  stop(): void {
+    this.beginStill();
+  }
+
+  /** One fault, of a kind the run allows (none in a still stretch). */
   faultOp(): void {
-    if (this.w.quiet) return;
+    if (this.w.still) return;
     const f = this.w.opts.faults;
     const kinds: (() => void)[] = [];
     if (f.has("partition")) kinds.push(() => this.partition());
@@ -70,7 +100,7 @@ export class Nemesis {
    * (before followers learn of it). Sometimes a fault is aimed at those moments.
    */
   leaderSeen(leader: SimNode, elected: boolean, committed: boolean): void {
-    if (this.w.quiet || this.target !== 0) return;
+    if (this.w.still || this.target !== 0) return;
     const f = this.w.opts.faults;
     if (!f.has("crash") && !f.has("partition")) return;
     const odds = elected ? 2 : committed ? 16 : 0;
@@ -104,40 +134,87 @@ export class Nemesis {
   private strike(): void {
     const node = this.w.node(this.target);
     this.target = 0;
-    if (this.w.quiet || !node.up || !node.isLeader) return;
+    if (this.w.still || !node.up || !node.isLeader) return;
     const f = this.w.opts.faults;
     const canCrash = f.has("crash") && this.mayCrash(node);
     // May add to a partition already in place: the layered cuts heal together.
     const canCut = f.has("partition") && this.w.ids.length > 1;
     if (canCrash && (!canCut || this.w.rng.intn(2) === 0)) this.crash(node);
-    else if (canCut) this.cutOff([node.id]);
+    else if (canCut) this.cutOff([node.id], this.w.rng.intn(2) === 0);
   }
 
+  /** The side without a majority of the latest applied configuration's voters. */
+  private minorityOf(side: number[], rest: number[]): number[] {
+    let latest = this.w.nodes[0]!.sm;
+    for (const n of this.w.nodes) if (n.sm.index > latest.index) latest = n.sm;
+    const voters = latest.confState.voters;
+    const need = (voters.length >> 1) + 1;
+    const inSide = voters.filter((id) => side.includes(id)).length;
+    return inSide >= need ? rest : side;
+  }
+
+  /**
+   * A partition of one of several shapes. Besides random cuts, the shapes of the Raft
+   * paper's Figure 7: a leader cut off alone for long, so that it keeps accepting the
+   * proposals clients aim at it (workload.ts) and builds a long divergent tail; the leader
+   * and the learners cut off together from the majority of voters; a follower cut off for
+   * long, so that it lags inside the common prefix while the rest commit.
+   */
   private partition(): void {
     const { ids, rng } = this.w;
     if (this.w.network.partitioned || ids.length < 2) return;
-    // Cutting the leader off is what forces elections; half of the partitions do that.
     const leader = this.w.leader();
-    const side =
-      leader !== undefined && rng.intn(2) === 0 ? [leader.id] : ids.filter(() => rng.intn(2) === 0);
+    const shape = leader === undefined ? 0 : rng.intn(6);
+    let side: number[];
+    let oneWay = rng.intn(2) === 0;
+    let long = false;
+    switch (shape) {
+      case 1:
+      case 2:
+        // Cutting the leader off is what forces elections.
+        side = [leader!.id];
+        break;
+      case 3: {
+        const learners = leader!.raw!.confState().learners;
+        side = [leader!.id, ...learners.filter((id) => id !== leader!.id)];
+        oneWay = false;
+        break;
+      }
+      case 4: {
+        const followers = ids.filter((id) => id !== leader!.id);
+        side = [followers[rng.intn(followers.length)]!];
+        long = true;
+        break;
+      }
+      case 5:
+        side = [leader!.id];
+        oneWay = false;
+        long = true;
+        break;
+      default:
+        side = ids.filter(() => rng.intn(2) === 0);
+    }
     if (side.length === 0 || side.length === ids.length) return;
-    this.cutOff(side);
+    this.cutOff(side, oneWay, long);
   }
 
-  /** Partitions `side` from the rest, both ways or one way, until a random heal time. */
-  private cutOff(side: number[]): void {
+  /**
+   * Partitions `side` from the rest, both ways or one way, until a random heal time (a
+   * long one lasts several election timeouts more).
+   */
+  private cutOff(side: number[], oneWay: boolean, long = false): void {
     const { network, rng } = this.w;
     const layered = network.partitioned;
     const rest = this.w.ids.filter((id) => !side.includes(id));
-    const oneWay = rng.intn(2) === 0;
     for (const a of side) {
       for (const b of rest) {
         network.block(a, b);
         if (!oneWay) network.block(b, a);
       }
     }
-    const healAt = this.w.now + 200 + rng.intn(3000);
+    const healAt = this.w.now + (long ? 2000 + rng.intn(4000) : 200 + rng.intn(3000));
     this.healAt = layered ? Math.max(this.healAt, healAt) : healAt;
+    this.w.minoritySide = this.minorityOf(side, rest);
     this.partitions++;
     this.w.note(0, `partition ${oneWay ? "one-way" : "symmetric"} [${side}] | [${rest}]`);
   }

@@ -25,6 +25,7 @@ import {
   type Snapshot,
 } from "../types.js";
 import { SafetyViolation } from "./checker.js";
+import { Properties } from "./properties/index.js";
 import type { SimNode } from "./sim-node.js";
 import { decodeImage } from "./state-machine.js";
 import { readIdOf } from "./workload.js";
@@ -47,6 +48,8 @@ export class NodeIo {
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
   private readonly maxSizePerMsg: number;
+  /** The properties beyond the checker's invariants (properties/), fed from here. */
+  readonly props: Properties;
 
   constructor(world: SimWorld, events: NodeIoEvents) {
     this.w = world;
@@ -57,6 +60,11 @@ export class NodeIo {
     // Small messages make followers catch up in many partial appends, where commitment
     // rules matter most.
     this.maxSizePerMsg = [64, 256, 4096][world.rng.intn(3)]!;
+    this.props = new Properties({
+      world,
+      checkQuorum: this.checkQuorum,
+      electionTick: ELECTION_TICK,
+    });
   }
 
   /**
@@ -116,6 +124,8 @@ export class NodeIo {
       this.core(node, "tick", () => node.raw!.tick());
       this.afterEvent(node);
     }
+    this.w.ticks++;
+    this.props.ticked();
   }
 
   /** Whether a unit of work() on this node has anything to do, and how much. */
@@ -143,6 +153,7 @@ export class NodeIo {
       const m = this.w.network.take(node.id, this.w.now);
       if (m === undefined) return;
       this.w.note(node.id, "recv", m);
+      this.props.delivered(node, m);
       this.stepInto(node, m);
       this.afterEvent(node);
       if (m.type === MessageType.MsgSnap) {
@@ -163,13 +174,17 @@ export class NodeIo {
     this.core(node, "status", () => {
       st = node.raw!.status();
     });
+    const before = { wasLeader: node.isLeader, term: node.term, commit: node.commit };
     const wasLeader = node.isLeader;
     const oldCommit = node.commit;
     node.isLeader = st!.role === "leader";
     node.term = st!.term;
     node.commit = st!.commit;
+    node.lead = st!.lead;
+    node.leadTransferee = st!.leadTransferee;
     this.w.checker.observeState(node.id, st!.term, node.isLeader, st!.commit);
     this.checkConfigAgreement(node, st!.applied);
+    this.props.observed(node, st!, before);
     if (node.isLeader) this.events.leaderSeen(node, !wasLeader, st!.commit > oldCommit);
   }
 
@@ -200,7 +215,9 @@ export class NodeIo {
     });
     const ready = rd!;
     for (const rs of ready.readStates) {
-      this.w.checker.readAnswered(node.id, readIdOf(rs.requestCtx), rs.index);
+      const readId = readIdOf(rs.requestCtx);
+      this.props.readAnswered(node, readId);
+      this.w.checker.readAnswered(node.id, readId, rs.index);
     }
     if (this.w.opts.async) {
       for (const m of ready.messages) {
@@ -228,6 +245,10 @@ export class NodeIo {
       this.w.checker.snapshot(node.id, "mem", snap.metadata.index, snap.metadata.term, img.hash);
     }
     this.w.checker.append(node.id, "mem", entries);
+    for (const e of entries) {
+      if (e.type === EntryType.ConfChange && e.index > node.lastConfIndex)
+        node.lastConfIndex = e.index;
+    }
   }
 
   /**
@@ -236,6 +257,7 @@ export class NodeIo {
    * (reportUnreachable); without that a leader would wait for a lost snapshot forever.
    */
   private send(m: Message): void {
+    this.props.sent(m);
     const outcome = this.w.network.send(m, this.w.now);
     if (outcome === "queued") return;
     const sender = this.w.node(m.from);
@@ -334,6 +356,7 @@ export class NodeIo {
     // ignores whatever its configuration already covers.
     if (cc !== undefined) {
       this.core(node, "applyConfChange", () => node.raw!.applyConfChange(cc, e.index));
+      this.props.confApplied(node);
     }
     this.w.checker.applied(node.id, e);
     if (e.index <= node.sm.index) return;

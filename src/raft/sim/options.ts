@@ -5,6 +5,24 @@ import type { TestingBugs } from "../api.js";
 import type { InvariantName } from "./checker.js";
 import { type FaultSet, formatFaults } from "./faults.js";
 
+/** The core's planted bugs (Config.testingBugs), as the command lines name them. */
+export const TESTING_BUG_NAMES = [
+  "commitPreviousTermByCount",
+  "ignoreCandidateLogUpToDate",
+  "commitWithoutMajority",
+  "matchRunsAhead",
+  "readIndexWithoutQuorum",
+  "checkQuorumNeverStepsDown",
+  "transferSkipsTimeoutNow",
+  "electionTimerIgnoresLeader",
+] as const satisfies readonly (keyof TestingBugs)[];
+
+export type TestingBugName = (typeof TESTING_BUG_NAMES)[number];
+
+export function isTestingBugName(s: string): s is TestingBugName {
+  return (TESTING_BUG_NAMES as readonly string[]).includes(s);
+}
+
 export interface SimOptions {
   seed: number;
   nodes: number;

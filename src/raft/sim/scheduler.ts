@@ -35,6 +35,11 @@ const P_FAULT_STORM = 0.04;
 const P_FAULT_CALM = 0.004;
 const STORM_STEPS = 2000;
 /**
+ * Half of the calm windows, chosen by the seed, are still: no faults at all, so the
+ * liveness properties (properties/) can demand a stable leader, prompt transfers.
+ */
+const STILL_ODDS = 2;
+/**
  * Snapshot-and-compact on a random node (with the compact fault). Not stopped in the quiet
  * phase: a node added after the leader's last snapshot can only catch up from a newer one.
  */
@@ -46,6 +51,8 @@ export class Simulator {
   private readonly workload: Workload;
   private readonly nemesis: Nemesis;
   private readonly quietStart: number;
+  /** The weather window of the last step (-1 before the first). */
+  private window = -1;
 
   constructor(opts: SimOptions) {
     this.w = new SimWorld(opts);
@@ -98,8 +105,10 @@ export class Simulator {
   private step(): void {
     const w = this.w;
     if (w.now === this.quietStart) this.enterQuiet();
+    const window = Math.floor(w.now / STORM_STEPS);
+    if (window !== this.window) this.changeWeather(window);
     this.nemesis.due();
-    const pFault = Math.floor(w.now / STORM_STEPS) % 2 === 1 ? P_FAULT_STORM : P_FAULT_CALM;
+    const pFault = window % 2 === 1 ? P_FAULT_STORM : P_FAULT_CALM;
     const r = w.rng.float();
     if (r < P_TICK) this.io.tickAll();
     else if (r < P_TICK + P_CLIENT) this.workload.clientOp();
@@ -114,6 +123,14 @@ export class Simulator {
           `${LIVENESS_STEPS} steps; leaders now: ${leaders.length === 0 ? "none" : leaders.join(",")}`,
       );
     }
+  }
+
+  /** A new weather window: a still stretch ends, and a calm window may be still. */
+  private changeWeather(window: number): void {
+    this.window = window;
+    if (this.w.quiet) return;
+    this.nemesis.endStill();
+    if (window % 2 === 0 && this.w.rng.intn(STILL_ODDS) === 0) this.nemesis.beginStill();
   }
 
   private enterQuiet(): void {

@@ -28,6 +28,11 @@ export class SimNode {
   isLeader = false;
   term = 0;
   commit = 0;
+  /** The leader the node knows of (0: none), and a leader's transfer target (0: none). */
+  lead = 0;
+  leadTransferee = 0;
+  /** Highest index of a conf change entry the core has handed out for persistence. */
+  lastConfIndex = 0;
 
   constructor(readonly id: number) {}
 
@@ -49,6 +54,8 @@ export class SimNode {
     this.applyQueue.length = 0;
     this.isLeader = false;
     this.commit = 0;
+    this.lead = 0;
+    this.leadTransferee = 0;
   }
 
   hasStorageWork(): boolean {

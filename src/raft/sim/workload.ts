@@ -41,8 +41,12 @@ export class Workload {
     const r = this.w.rng.intn(100);
     if (r < 70) this.propose();
     else if (r < 88) this.read();
-    else if (this.w.quiet) this.propose();
-    else if (r < 95) this.changeMembership();
+    else if (this.w.still) {
+      // No faults of any kind in a still stretch: no membership changes or forced
+      // campaigns, but a transfer now and then (it must complete promptly).
+      if (r < 91) this.transferLeadership();
+      else this.propose();
+    } else if (r < 95) this.changeMembership();
     else if (r < 98) this.transferLeadership();
     else this.forceCampaign();
   }
@@ -56,17 +60,33 @@ export class Workload {
     if (this.w.quiet && seqOf(e.data) >= this.quietFirstSeq) this.livenessMet = true;
   }
 
-  /** Mostly the leader, sometimes any node (proposals and reads are forwarded). */
+  /**
+   * Mostly the leader, sometimes any node (proposals and reads are forwarded); and, as
+   * clients cut off with them would, a stale leader or a node on the minority side of a
+   * partition. A stale leader appends what it is given: the long divergent tails of the
+   * Raft paper's Figure 7.
+   */
   private clientTarget(): SimNode | undefined {
+    const rng = this.w.rng;
+    const aim = rng.intn(10);
+    if (aim < 2) {
+      const stale = this.w.staleLeaders();
+      if (stale.length > 0) return stale[rng.intn(stale.length)];
+    } else if (aim === 2) {
+      const minority = this.w.minoritySide.map((id) => this.w.node(id)).filter((n) => n.up);
+      if (minority.length > 0) return minority[rng.intn(minority.length)];
+    }
     const leader = this.w.leader();
-    if (leader !== undefined && this.w.rng.intn(5) !== 0) return leader;
+    if (leader !== undefined && rng.intn(5) !== 0) return leader;
     return this.w.randomUpNode();
   }
 
   private propose(): void {
     const node = this.clientTarget();
     if (node === undefined) return;
-    const count = 1 + this.w.rng.intn(3);
+    // Stale leaders get bigger batches, so their divergent tails grow long.
+    const stale = node.isLeader && node !== this.w.leader();
+    const count = 1 + this.w.rng.intn(stale ? 8 : 3);
     const datas: Uint8Array[] = [];
     for (let i = 0; i < count; i++) datas.push(this.payload());
     this.w.note(node.id, `propose ${count} (seq ${seqOf(datas[0]!)}..)`);
@@ -95,6 +115,7 @@ export class Workload {
     new DataView(ctx.buffer).setUint32(0, readId, true);
     this.w.note(node.id, `read ${readId}`);
     this.w.checker.readIssued(readId);
+    this.io.props.readIssued(node, readId);
     this.io.core(node, "readIndex", () => node.raw!.readIndex(ctx), PROPOSE_REFUSALS);
     this.io.afterEvent(node);
   }
@@ -141,6 +162,7 @@ export class Workload {
     if (targets.length === 0) return;
     const to = targets[this.w.rng.intn(targets.length)]!;
     this.w.note(leader.id, `transfer leadership to ${to}`);
+    this.io.props.transferRequested(leader, to);
     this.io.core(leader, "transferLeader", () => leader.raw!.transferLeader(to), PROPOSE_REFUSALS);
     this.io.afterEvent(leader);
   }

@@ -10,6 +10,9 @@ import type { SimOptions } from "./options.js";
 import { SimNode } from "./sim-node.js";
 import { TraceRing } from "./trace.js";
 
+/** Steps a still stretch must last before its liveness properties apply (> the longest delay). */
+export const SETTLE_STEPS = 400;
+
 export class SimWorld {
   readonly opts: SimOptions;
   readonly rng: SeededRng;
@@ -23,6 +26,19 @@ export class SimWorld {
   now = 0;
   /** The faults have stopped (the run's quiet phase). */
   quiet = false;
+  /** Ticks so far (every up node ticks once per tickAll). */
+  ticks = 0;
+  /**
+   * A still stretch: no faults of any kind (no message faults, partitions, crashes,
+   * membership changes or forced campaigns) since `stillSince`. The quiet phase is one;
+   * the nemesis schedules others during the run. The liveness properties hold here.
+   */
+  still = false;
+  stillSince = 0;
+  /** Changes whenever a still stretch begins or ends, so a property can tell it is the same one. */
+  stillEpoch = 0;
+  /** While partitioned: the nodes on the side without a majority of voters (clients aim there too). */
+  minoritySide: number[] = [];
 
   constructor(opts: SimOptions) {
     if (!Number.isSafeInteger(opts.nodes) || opts.nodes < 1) {
@@ -54,6 +70,21 @@ export class SimWorld {
       if (n.up && n.isLeader && (best === undefined || n.term > best.term)) best = n;
     }
     return best;
+  }
+
+  /**
+   * Whether the current still stretch has lasted SETTLE_STEPS: by then every message
+   * delayed by an earlier fault has arrived.
+   */
+  stillSettled(): boolean {
+    return this.still && this.now >= this.stillSince + SETTLE_STEPS;
+  }
+
+  /** Up nodes that believe they lead a term below the highest leader's (stale leaders). */
+  staleLeaders(): SimNode[] {
+    const top = this.leader();
+    if (top === undefined) return [];
+    return this.nodes.filter((n) => n.up && n.isLeader && n.term < top.term);
   }
 
   randomUpNode(): SimNode | undefined {
