@@ -6,7 +6,7 @@ import type { Pipeline, PipelineHost, PipelineMetrics } from "../pipeline/pipeli
 import { pipelineSpec } from "../pipeline/registry.js";
 import type { Config, Role } from "../raft/api.js";
 import { SeededRng } from "../raft/rng.js";
-import type { Entry, Message } from "../raft/types.js";
+import type { ConfChange, Entry, Message } from "../raft/types.js";
 import type { Epoch } from "../transport/transport.js";
 import { CommitCoalescer } from "./commit-coalescer.js";
 import type { PeerNode, PeerStorage, RaftBinding } from "./contracts.js";
@@ -57,6 +57,8 @@ export interface IncarnationHooks {
   stepLocal(messages: readonly Message[]): void;
   /** Settles the tracked proposals `committed` covers. */
   ack(committed: readonly Entry[]): void;
+  /** A membership change was applied (service mode learns members' addresses from it). */
+  confChangeApplied?(cc: ConfChange): void;
   fail(err: unknown): void;
 }
 
@@ -124,8 +126,10 @@ function makeHost(s: IncarnationSettings, hooks: IncarnationHooks, inc: Incarnat
       hooks.ack(committed);
     },
     applyConfChange: async (entry: Entry) => {
-      const cs = inc.node.applyConfChange(s.raft.decodeConfChange(entry.data), entry.index);
+      const cc = s.raft.decodeConfChange(entry.data);
+      const cs = inc.node.applyConfChange(cc, entry.index);
       await storage.setConfState(cs);
+      hooks.confChangeApplied?.(cc);
     },
     fail: (err) => hooks.fail(err),
   };

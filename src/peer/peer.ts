@@ -437,6 +437,9 @@ export class Peer {
           this.opts.service?.onProgress();
         },
         fail: (err) => this.fatal(err),
+        ...(this.opts.service !== undefined
+          ? { confChangeApplied: this.opts.service.onConfChange.bind(this.opts.service) }
+          : {}),
       },
       epoch,
       fresh,

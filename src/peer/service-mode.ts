@@ -24,6 +24,8 @@ export interface ServiceMode {
   onReadStates(states: readonly ReadState[]): void;
   /** After every loop turn and every acknowledgement: applied or leader may have moved. */
   onProgress(): void;
+  /** A membership change was applied on this node (its context may name an address). */
+  onConfChange(cc: ConfChange): void;
 }
 
 /** Opens a service node's state: whatever is stored is this node's own; no epoch applies. */

@@ -119,6 +119,8 @@ describe("NodeBackend without a quorum", () => {
       const leader = await c.leader();
       await leader.write(set("x", "1"));
       const survivor = [...c.nodes.values()].find((n) => n !== leader)!;
+      // The survivor has applied the write before it is left alone (for the stale read below).
+      assert.equal(await get(survivor, "x"), "1");
       for (const n of [...c.nodes.values()]) if (n !== survivor) await c.stopNode(n.id);
       // The survivor learns that the leader is gone within an election timeout or two.
       const until = Date.now() + 20_000;
@@ -195,6 +197,13 @@ describe("NodeBackend membership", () => {
         ],
       );
       assert.equal(info.members.find((m) => m.id === 4)!.resp, "127.0.0.1:6004");
+      // Every node learnt where node 4's Raft endpoint is, not only the leader.
+      for (const id of [1, 2, 3]) {
+        await eventually(
+          `node ${id} learnt node 4's address`,
+          () => c.learned.get(id)?.get(4) === "local:4",
+        );
+      }
       // It was caught up from a snapshot: its log begins after the compacted prefix.
       assert.ok(c.storages.get(4)!.firstIndex() > 1, "node 4's log starts after a snapshot");
       await eventually("node 4 knows it is a voter", () =>

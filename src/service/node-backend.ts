@@ -37,6 +37,7 @@ export interface ServiceHooks {
   takeReadRound(): Uint8Array | undefined;
   onReadStates(states: readonly ReadState[]): void;
   onProgress(): void;
+  onConfChange(cc: ConfChange): void;
 }
 
 export interface NodeBackendOptions {
@@ -85,6 +86,8 @@ interface ReadRound {
 }
 
 /** Proposal failures that mean "not handed to any leader": safe to hand over again. */
+const utf8 = new TextEncoder();
+
 const RETRYABLE = new Set(["no leader", "leader transfer in progress", "not a member"]);
 
 export class NodeBackend implements KvBackend {
@@ -137,6 +140,17 @@ export class NodeBackend implements KvBackend {
       takeReadRound: () => this.takeReadRound(),
       onReadStates: (states) => this.onReadStates(states),
       onProgress: () => this.onProgress(),
+      onConfChange: (cc) => {
+        // A member added at run time names its Raft address in the change's context, so
+        // every node (a later leader too) can reach it.
+        if (
+          cc.type !== ConfChangeType.RemoveNode &&
+          cc.nodeId !== this.id &&
+          cc.context.length > 0
+        ) {
+          opts.learnAddress(cc.nodeId, new TextDecoder().decode(cc.context));
+        }
+      },
     });
   }
 
@@ -430,10 +444,17 @@ export class NodeBackend implements KvBackend {
         id,
         (cs) => cs.learners.includes(id),
         deadline,
+        utf8.encode(raft),
       );
       await this.caughtUp(id, deadline);
       this.log(`node ${this.id}: node ${id} caught up: promoting it to voter`);
-      await this.changeConf(ConfChangeType.AddNode, id, (cs) => cs.voters.includes(id), deadline);
+      await this.changeConf(
+        ConfChangeType.AddNode,
+        id,
+        (cs) => cs.voters.includes(id),
+        deadline,
+        utf8.encode(raft),
+      );
     });
   }
 
@@ -472,6 +493,8 @@ export class NodeBackend implements KvBackend {
     nodeId: number,
     done: (cs: ConfState) => boolean,
     deadline: number,
+    /** For an added member, its Raft address: every node learns it as the change applies. */
+    context: Uint8Array = new Uint8Array(0),
   ): Promise<void> {
     while (!done(this.peer.confState())) {
       this.checkOpen();
@@ -482,7 +505,7 @@ export class NodeBackend implements KvBackend {
         );
       }
       this.requireLeader();
-      this.peer.proposeConfChange({ type, nodeId, context: new Uint8Array(0) });
+      this.peer.proposeConfChange({ type, nodeId, context });
       await this.until(
         () => done(this.peer.confState()),
         Math.min(this.electionMs * 2, deadline - Date.now()),

@@ -29,6 +29,8 @@ export class ServiceCluster {
   readonly nodes = new Map<number, NodeBackend>();
   /** Each running node's storage (behind the test state machine). */
   readonly storages = new Map<number, MemoryStateMachine>();
+  /** The Raft addresses each node was told of (what its transport would be taught). */
+  readonly learned = new Map<number, Map<number, string>>();
   readonly initial: number[];
   private dir = "";
 
@@ -60,7 +62,11 @@ export class ServiceCluster {
       stateMachine: sm,
       appliedIndex: () => sm.appliedIndex(),
       self: { raft: `local:${id}`, resp: `127.0.0.1:${6000 + id}`, http: `127.0.0.1:${8000 + id}` },
-      learnAddress: () => {},
+      learnAddress: (member, raft) => {
+        const m = this.learned.get(id) ?? new Map<number, string>();
+        this.learned.set(id, m);
+        m.set(member, raft);
+      },
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       writeTimeoutMs: 5000,
