@@ -1,0 +1,178 @@
+// The Peer on its own, three of them over the in-process transport on memory storage: what
+// its scheduling promises, asserted on counted messages and its own counters, never on time.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { encodeProposal } from "../codec/proposal.js";
+import { decodeConfChange } from "../raft/confchange.js";
+import { RawNode } from "../raft/rawnode.js";
+import { type Message, MessageType } from "../raft/types.js";
+import { MemEngine } from "../storage/engine/mem-engine.js";
+import { type Storage, split } from "../storage/storage.js";
+import { MemWal } from "../storage/wal/mem-wal.js";
+import { LocalNetwork } from "../transport/local-transport.js";
+import type { Epoch, Transport } from "../transport/transport.js";
+import type { RaftBinding } from "./contracts.js";
+import { Peer, type PeerOptions } from "./peer.js";
+import type { ProposalError } from "./proposal-tracker.js";
+
+const raft: RaftBinding = { createNode: (config) => new RawNode(config), decodeConfChange };
+
+/** What the leader's transport was asked to send, by epoch. */
+interface SendLog {
+  sends: { epoch: Epoch; messages: readonly Message[] }[];
+}
+
+function recording(t: Transport, log: SendLog): Transport {
+  return {
+    start: (onBatch) => t.start(onBatch),
+    send: (epoch, messages) => {
+      log.sends.push({ epoch, messages });
+      t.send(epoch, messages);
+    },
+    onUnreachable: (h) => t.onUnreachable(h),
+    stats: () => t.stats(),
+    stop: () => t.stop(),
+  };
+}
+
+function commitOnlyAppends(log: SendLog): number {
+  let n = 0;
+  for (const s of log.sends) {
+    for (const m of s.messages) if (m.type === MessageType.MsgApp && m.entries.length === 0) n++;
+  }
+  return n;
+}
+
+interface Cluster {
+  peers: Peer[];
+  storages: Storage[];
+  leader: Peer;
+  leaderSends: SendLog;
+  stop(): Promise<void>;
+}
+
+async function startCluster(extra: Partial<PeerOptions> = {}): Promise<Cluster> {
+  const ids = [1, 2, 3];
+  const network = new LocalNetwork();
+  const leaderSends: SendLog = { sends: [] };
+  const storages = ids.map(() => split(new MemWal(), new MemEngine()));
+  const peers = ids.map((id) => {
+    const t = network.transport(id);
+    return new Peer({
+      id,
+      peerIds: ids,
+      transport: id === 1 ? recording(t, leaderSends) : t,
+      storage: storages[id - 1]!,
+      raft,
+      pipeline: "basic",
+      tickMs: 25,
+      electionTicks: 10,
+      seed: 7,
+      ...(id === 1 ? { epochOwner: { start: 1_000 } } : {}),
+      onFatal: (err) => {
+        throw err;
+      },
+      ...extra,
+    });
+  });
+  await Promise.all(peers.map((p) => p.start()));
+  const leader = peers[0]!;
+  await leader.campaignUntilLeader(20_000);
+  await leader.waitForAllCaughtUp(20_000);
+  return {
+    peers,
+    storages,
+    leader,
+    leaderSends,
+    stop: async () => {
+      await Promise.all(peers.map((p) => p.stop()));
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** `conc` closed-loop workers propose `count` proposals in all; returns the failures. */
+async function proposeMany(peer: Peer, count: number, conc: number): Promise<Error[]> {
+  const failed: Error[] = [];
+  let next = 0;
+  const key = encoder.encode("k");
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      try {
+        await peer.propose(encodeProposal({ id: n, key, value: encoder.encode(`v${n}`) }));
+      } catch (err) {
+        failed.push(err as Error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: conc }, worker));
+  return failed;
+}
+
+describe("Peer", () => {
+  test("commit coalescing at least halves the leader's commit-only MsgApps", async (t) => {
+    const counts: Record<string, number> = {};
+    for (const coalesce of [false, true]) {
+      const c = await startCluster({ coalesceCommitAppends: coalesce });
+      try {
+        const before = commitOnlyAppends(c.leaderSends);
+        assert.deepEqual(await proposeMany(c.leader, 3_000, 64), []);
+        counts[String(coalesce)] = commitOnlyAppends(c.leaderSends) - before;
+      } finally {
+        await c.stop();
+      }
+    }
+    const off = counts.false!;
+    const on = counts.true!;
+    t.diagnostic(`commit-only MsgApps sent by the leader: ${off} without coalescing, ${on} with`);
+    // Without coalescing each commit advance goes out on its own to both followers.
+    assert.ok(off > 0, `coalescing off sent no commit-only MsgApps at all (${off})`);
+    assert.ok(on * 2 <= off, `commit-only MsgApps: ${on} with coalescing, ${off} without`);
+  });
+
+  test("an epoch reset leaves nothing behind", async () => {
+    const c = await startCluster();
+    try {
+      const { leader, leaderSends } = c;
+      assert.deepEqual(await proposeMany(leader, 500, 16), []);
+      const oldEpoch = leader.currentEpoch();
+      // Proposals in every stage when the reset comes: buffered, appended, committing.
+      const inFlight = proposeMany(leader, 2_000, 256);
+      await new Promise((r) => setImmediate(r));
+      await leader.newEpoch();
+      const sentBeforeReset = leaderSends.sends.length;
+      const s = leader.stats();
+      assert.equal(s.inflightProposals, 0, "tracked proposals left");
+      assert.equal(s.bufferedProposals, 0, "buffered proposals left");
+      assert.equal(s.heldCommitAppends, 0, "held commit-only MsgApps left");
+      assert.equal(s.queuedLocal, 0, "local messages left");
+      assert.equal(s.queuedInbound, 0, "inbound messages left");
+      // A fresh node: at most the bootstrap's configuration entries, one per member.
+      const fresh = c.peers.length;
+      const st0 = c.storages[0]!;
+      assert.ok(st0.lastIndex() <= fresh, `the log survived the reset: at ${st0.lastIndex()}`);
+      assert.ok(st0.appliedIndex() <= fresh, `the engine survived: at ${st0.appliedIndex()}`);
+      assert.ok(leader.status().commit <= fresh, "the core survived the reset");
+      // The workers' proposals either made it before the reset or failed because of it.
+      for (const err of await inFlight) {
+        assert.match((err as ProposalError).reason, /epoch reset|not leader|leadership lost/);
+      }
+
+      // The new epoch works, and nothing of the old one leaves the leader any more.
+      await leader.campaignUntilLeader(20_000);
+      await leader.waitForAllCaughtUp(20_000);
+      assert.deepEqual(await proposeMany(leader, 300, 16), []);
+      const lateOld = leaderSends.sends
+        .slice(sentBeforeReset)
+        .filter((x) => x.epoch.iteration === oldEpoch.iteration);
+      assert.equal(lateOld.length, 0, "messages of the old epoch sent after the reset");
+      for (const p of c.peers) assert.deepEqual(p.currentEpoch(), leader.currentEpoch());
+      // Followers reset too: their logs hold the new epoch's entries only.
+      for (const st of c.storages) assert.ok(st.lastIndex() < 500, `log at ${st.lastIndex()}`);
+    } finally {
+      await c.stop();
+    }
+  });
+});
