@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decodeProposal } from "../codec/proposal.js";
+import { ProposalError } from "../peer/proposal-tracker.js";
 import { RaftError } from "../raft/errors.js";
+import { WireFormatError } from "../transport/errors.js";
 import { DEFAULT_KEYS } from "./keys.js";
 import type { MakePayload } from "./payload.js";
 import {
@@ -316,7 +318,10 @@ describe("failureReason", () => {
       "proposal-dropped: no leader",
     );
     assert.equal(failureReason(new RaftError("compacted")), "compacted");
-    assert.equal(failureReason(Object.assign(new Error("x"), { code: 14 })), "14");
+    assert.equal(failureReason(new ProposalError("not leader")), "not leader");
+    assert.equal(failureReason(new WireFormatError("bad-frame", "x")), "bad-frame");
+    // An error's own fields are no longer guessed at: only coded errors count by code.
+    assert.equal(failureReason(Object.assign(new Error("x"), { code: 14 })), "Error: x");
     assert.equal(failureReason(new TypeError("bad")), "TypeError: bad");
     assert.equal(failureReason("plain"), "plain");
   });

@@ -1,4 +1,7 @@
+import { RafttoyError } from "../errors/errors.js";
 import type { Recorder } from "../metrics/metrics.js";
+import { ProposalError } from "../peer/proposal-tracker.js";
+import { RaftError } from "../raft/errors.js";
 import type { Benchtime } from "./benchtime.js";
 import { type MakePayload, proposalPayloadMaker } from "./payload.js";
 
@@ -91,17 +94,16 @@ const LATE_TOLERANCE_MS = 50;
 const MAX_REASONS = 32;
 const OTHER_REASONS = "other reasons";
 
-/** The key a failure is counted under: RaftError-style `code`/`reason`, else name and message. */
+/**
+ * The key a failure is counted under: a refused proposal's reason (the peer's own words, or
+ * the core's code and reason), another coded error's code, else any error's name and message.
+ */
 export function failureReason(error: unknown): string {
-  if (typeof error === "object" && error !== null) {
-    const { code, reason } = error as { code?: unknown; reason?: unknown };
-    const hasCode = typeof code === "string" || typeof code === "number";
-    const hasReason = typeof reason === "string" && reason !== "";
-    if (hasCode && hasReason) return `${code}: ${reason}`;
-    if (hasCode) return String(code);
-    if (hasReason) return reason;
-    if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 120);
-  }
+  if (error instanceof ProposalError) return error.reason;
+  if (error instanceof RaftError)
+    return error.reason === "" ? error.code : `${error.code}: ${error.reason}`;
+  if (error instanceof RafttoyError) return error.code;
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 120);
   return String(error).slice(0, 120);
 }
 

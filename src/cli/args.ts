@@ -5,6 +5,7 @@ import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_KEYS, type KeySpec, parseKeySpec } from "../bench/keys.js";
 import type { LeaderOptions } from "../bench/leader-options.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import { USAGE_EXIT_CODE, UsageError } from "../errors/errors.js";
 import type { ComponentChoice, ComponentRegistries } from "../node/components.js";
 import type { NodeOptions, PeerAddress } from "../node/options.js";
 import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
@@ -26,13 +27,7 @@ export const processIo: CliIo = {
   exit: (code) => process.exit(code),
 };
 
-/** Bad command-line input: its message is the one line shown to the user. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
-/** The exit code for bad flags or values. */
-export const USAGE_EXIT_CODE = 2;
+export { USAGE_EXIT_CODE, UsageError };
 
 type Program = "rafttoy-follower" | "rafttoy-leader";
 

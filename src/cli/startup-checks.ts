@@ -31,6 +31,7 @@ export async function checkPeerAddresses(
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new UsageError(
         `--peers entry ${p.id} ${p.address}: host ${JSON.stringify(p.host)} does not resolve (${code}): fix the name or give an IP address`,
+        "bad-value",
       );
     }
     for (const a of addresses) {
@@ -39,6 +40,7 @@ export async function checkPeerAddresses(
       if (earlier !== undefined && earlier.id !== p.id) {
         throw new UsageError(
           `--peers entries ${earlier.id} (${earlier.address}) and ${p.id} (${p.address}) are the same address ${a}:${p.port}: give each member its own host:port`,
+          "bad-value",
         );
       }
       owner.set(key, p);
@@ -57,6 +59,7 @@ export async function checkDataDir(dir: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === "ENOTDIR") {
       throw new UsageError(
         `--data-dir ${abs}: a parent of it is a regular file, not a directory: pass another --data-dir`,
+        "bad-path",
       );
     }
     throw err;
@@ -64,6 +67,7 @@ export async function checkDataDir(dir: string): Promise<void> {
   if (!isDir) {
     throw new UsageError(
       `--data-dir ${abs} is a regular file, not a directory: remove it or pass another --data-dir`,
+      "bad-path",
     );
   }
 }
@@ -76,19 +80,26 @@ export async function checkDataDir(dir: string): Promise<void> {
 export async function checkJsonTarget(path: string): Promise<void> {
   const abs = resolve(path);
   if (path.endsWith("/")) {
-    throw new UsageError(`--json ${path} names a directory: give a file, e.g. ${path}results.json`);
+    throw new UsageError(
+      `--json ${path} names a directory: give a file, e.g. ${path}results.json`,
+      "bad-path",
+    );
   }
   try {
     if ((await stat(abs)).isDirectory()) {
       throw new UsageError(
         `--json ${abs} is a directory: give a file in it, e.g. --json ${abs}/results.json`,
+        "bad-path",
       );
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOTDIR") {
-      throw new UsageError(`--json ${abs}: a parent of it is a regular file: give another path`);
+      throw new UsageError(
+        `--json ${abs}: a parent of it is a regular file: give another path`,
+        "bad-path",
+      );
     }
     if (code !== "ENOENT") throw err;
   }
@@ -98,14 +109,20 @@ export async function checkJsonTarget(path: string): Promise<void> {
   for (;;) {
     try {
       if (!(await stat(parent)).isDirectory()) {
-        throw new UsageError(`--json ${abs}: ${parent} is a regular file: give another path`);
+        throw new UsageError(
+          `--json ${abs}: ${parent} is a regular file: give another path`,
+          "bad-path",
+        );
       }
       break;
     } catch (err) {
       if (err instanceof UsageError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOTDIR") {
-        throw new UsageError(`--json ${abs}: a parent of it is a regular file: give another path`);
+        throw new UsageError(
+          `--json ${abs}: a parent of it is a regular file: give another path`,
+          "bad-path",
+        );
       }
       if (code !== "ENOENT" || dirname(parent) === parent) throw err;
       parent = dirname(parent);
@@ -116,7 +133,10 @@ export async function checkJsonTarget(path: string): Promise<void> {
       await access(parent, constants.W_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new UsageError(`--json ${abs}: cannot create its directory in ${parent} (${code})`);
+      throw new UsageError(
+        `--json ${abs}: cannot create its directory in ${parent} (${code})`,
+        "bad-path",
+      );
     }
     return;
   }
@@ -130,6 +150,7 @@ export async function checkJsonTarget(path: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new UsageError(
       `--json ${abs} cannot be written (${code}): give a path in a writable directory`,
+      "bad-path",
     );
   }
 }

@@ -2,6 +2,7 @@
 // print progress on stderr and the summary line last on stdout; on a violation, look for
 // a shorter run that breaks the same invariant and print its last events.
 import yargs from "yargs";
+import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { type FaultSet, parseFaults } from "../raft/sim/faults.js";
 import {
@@ -38,8 +39,6 @@ export interface SimArgs {
   traceLines: number;
   shrink: boolean;
 }
-
-class UsageError extends Error {}
 
 function parser(args: readonly string[]) {
   return yargs([...args])
@@ -88,7 +87,7 @@ function parser(args: readonly string[]) {
     .help(false)
     .exitProcess(false)
     .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? "invalid arguments");
+      throw new UsageError(msg ?? err?.message ?? "invalid arguments", "bad-flag");
     });
 }
 
@@ -104,7 +103,7 @@ function intFlag(name: string, text: string, min: number, max: number): number {
 export function parseSimArgs(args: readonly string[]): SimArgs {
   const argv = parser(args).parseSync();
   if (argv._.length > 0) {
-    throw new UsageError(`unexpected argument "${argv._[0]}"; all options are --flags`);
+    throw new UsageError(`unexpected argument "${argv._[0]}"; all options are --flags`, "bad-flag");
   }
   let faults: FaultSet;
   try {

@@ -6,6 +6,7 @@
 // The id is fixed-width so a proposal's size depends only on its key and value lengths:
 // the workload can size a payload of exactly N bytes before it knows the id. The value
 // needs no length: it runs to the end of the entry data.
+import { RafttoyError } from "../errors/errors.js";
 import { readVarint, varintSize, writeVarint } from "./varint.js";
 
 export const PROPOSAL_VERSION = 1;
@@ -20,10 +21,10 @@ export interface Proposal {
   value: Uint8Array;
 }
 
-export class MalformedProposalError extends Error {
+/** Proposal bytes that do not decode (the only error of the proposal format). */
+export class MalformedProposalError extends RafttoyError<"malformed-proposal"> {
   constructor(detail: string) {
-    super(`malformed proposal: ${detail}`);
-    this.name = "MalformedProposalError";
+    super("malformed-proposal", `malformed proposal: ${detail}`);
   }
 }
 

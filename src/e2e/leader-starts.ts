@@ -10,6 +10,7 @@
 import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { UsageError } from "../errors/errors.js";
 import {
   loopbackPeers,
   type RunningProcess,
@@ -133,9 +134,6 @@ and finished, 1 otherwise, 2 for bad flags.
   --wal W, --engine E, --tick D   components and Raft tick of all three processes (mem, mem, 100ms)
   --dir PATH        where the processes keep their data (default .data/leader-starts)
 `;
-
-/** A bad flag: one line and exit 2. */
-class UsageError extends Error {}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

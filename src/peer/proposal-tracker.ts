@@ -6,16 +6,27 @@
 // Indexes only grow while one leader term lasts and entries commit in index order, so the
 // tracked proposals form a FIFO: a ring buffer of parallel arrays, O(1) per proposal, with no
 // per-proposal Map entry or closure beyond the promise's own resolve/reject pair.
+import { RafttoyError } from "../errors/errors.js";
 import type { Entry } from "../raft/types.js";
 
 export type Resolve = () => void;
 export type Reject = (err: Error) => void;
 
+export type ProposalErrorCode =
+  /** This node is not the leader (or stopped leading before the proposal was appended). */
+  | "not-leader"
+  /** Appended, but its entry was gone or overwritten when its index committed. */
+  | "lost"
+  /** Rejected for a reason its caller names: an epoch reset, a stop, the core refusing it. */
+  | "rejected";
+
 /** Why a proposal's promise was rejected; `reason` is short and stable (benchmarks count it). */
-export class ProposalError extends Error {
-  constructor(readonly reason: string) {
-    super(`proposal failed: ${reason}`);
-    this.name = "ProposalError";
+export class ProposalError extends RafttoyError<ProposalErrorCode> {
+  constructor(
+    readonly reason: string,
+    code: ProposalErrorCode = reason === "not leader" ? "not-leader" : "rejected",
+  ) {
+    super(code, `proposal failed: ${reason}`);
   }
 }
 
@@ -85,7 +96,7 @@ export class ProposalTracker {
         resolve();
         if (onAck !== undefined && startMs !== 0) onAck(startMs);
       } else {
-        reject(new ProposalError(entry === undefined ? "outcome unknown" : "overwritten"));
+        reject(new ProposalError(entry === undefined ? "outcome unknown" : "overwritten", "lost"));
       }
     }
   }

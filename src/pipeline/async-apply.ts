@@ -7,6 +7,7 @@
 import type { Ready } from "../raft/api.js";
 import type { Entry } from "../raft/types.js";
 import { AsyncApplier, applyInOrder, hasConfChange } from "./apply.js";
+import { invariant } from "./errors.js";
 import { persistReady, splitAppends } from "./persist.js";
 import type { Pipeline, PipelineHost } from "./pipeline.js";
 
@@ -79,6 +80,12 @@ export class AsyncApplyPipeline implements Pipeline {
     await this.applier.drain();
     const from = host.appliedIndex() + 1;
     if (from >= before) return;
-    await applyInOrder(host, host.readLog(from, before));
+    const skipped = host.readLog(from, before);
+    invariant(
+      skipped.length === before - from && skipped[0]?.index === from,
+      "catch-up-complete",
+      () => `read ${skipped.length} entries from ${skipped[0]?.index} for [${from}, ${before})`,
+    );
+    await applyInOrder(host, skipped);
   }
 }

@@ -7,6 +7,7 @@
 import { LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, type Ready } from "../raft/api.js";
 import type { Entry, HardState, Message } from "../raft/types.js";
 import { applyInOrder } from "./apply.js";
+import { invariant } from "./errors.js";
 import type { Pipeline, PipelineHost } from "./pipeline.js";
 
 /** Appends `next` to `into`, replacing any suffix of `into` that `next` overwrites. */
@@ -15,7 +16,10 @@ export function mergeEntries(into: Entry[], next: readonly Entry[]): void {
   if (into.length > 0) {
     const first = next[0]!.index;
     const base = into[0]!.index;
-    if (first <= into[into.length - 1]!.index) into.length = Math.max(0, first - base);
+    const last = into[into.length - 1]!.index;
+    // The core appends in log order: a later append may overwrite a suffix, never skip.
+    invariant(first <= last + 1, "appends-contiguous", () => `append at ${first} after ${last}`);
+    if (first <= last) into.length = Math.max(0, first - base);
   }
   for (let i = 0; i < next.length; i++) into.push(next[i]!);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { InvariantViolation } from "../errors/errors.js";
 import { type Entry, EntryType, MessageType, makeMessage } from "../raft/types.js";
 import { applyInOrder } from "./apply.js";
 import { mergeEntries } from "./async-storage.js";
@@ -88,6 +89,17 @@ describe("pipelines", () => {
     assert.deepEqual(
       into.map((e) => `${e.index}@${e.term}`),
       ["5@3"],
+    );
+  });
+
+  test("merging an append that would skip an index breaks the pipeline's invariant", () => {
+    const into = [entry(5, 1), entry(6, 1)];
+    assert.throws(
+      () => mergeEntries(into, [entry(8, 1)]),
+      (e: unknown) =>
+        e instanceof InvariantViolation &&
+        e.component === "pipeline" &&
+        e.invariant === "appends-contiguous",
     );
   });
 

@@ -2,6 +2,7 @@
 import { AsyncApplyPipeline } from "./async-apply.js";
 import { AsyncStoragePipeline } from "./async-storage.js";
 import { BasicPipeline } from "./basic.js";
+import { PipelineError } from "./errors.js";
 import { ParallelAppendPipeline } from "./parallel-append.js";
 import type { PipelineSpec } from "./pipeline.js";
 
@@ -57,7 +58,10 @@ export const pipelineKinds: readonly string[] = specs.map((s) => s.name);
 export function pipelineSpec(name: string): PipelineSpec {
   const spec = specs.find((s) => s.name === name);
   if (spec === undefined) {
-    throw new Error(`unknown pipeline "${name}": use one of ${pipelineKinds.join(", ")}`);
+    throw new PipelineError(
+      "unknown-pipeline",
+      `unknown pipeline "${name}": use one of ${pipelineKinds.join(", ")}`,
+    );
   }
   return spec;
 }

@@ -1,7 +1,11 @@
 // Two kinds of failure leave the core. Expected outcomes (a proposal dropped because there
 // is no leader, a read from a compacted index) are `RaftError`s with a code a caller can
 // switch on. A broken invariant is an `InvariantViolation`: the node's state can no longer
-// be trusted, so it is thrown and meant to crash the process.
+// be trusted, so it is thrown and meant to crash the process. Both come from the bottom
+// layer (src/errors.ts, which imports nothing), shared with every component above.
+import { type Invariant, InvariantViolation, invariantOf, RafttoyError } from "../errors/errors.js";
+
+export { InvariantViolation };
 
 export type RaftErrorCode =
   /** A proposal was refused; `reason` says why (no leader, transfer, size limit, ...). */
@@ -19,14 +23,11 @@ export type RaftErrorCode =
   /** A configuration value is out of range. */
   | "invalid-config";
 
-export class RaftError extends Error {
-  readonly code: RaftErrorCode;
+export class RaftError extends RafttoyError<RaftErrorCode> {
   readonly reason: string;
 
   constructor(code: RaftErrorCode, reason = "") {
-    super(reason === "" ? code : `${code}: ${reason}`);
-    this.name = "RaftError";
-    this.code = code;
+    super(code, reason === "" ? code : `${code}: ${reason}`);
     this.reason = reason;
   }
 }
@@ -35,17 +36,5 @@ export function isRaftError(e: unknown, code?: RaftErrorCode): e is RaftError {
   return e instanceof RaftError && (code === undefined || e.code === code);
 }
 
-export class InvariantViolation extends Error {
-  readonly invariant: string;
-
-  constructor(invariant: string, detail: string) {
-    super(`raft invariant violated: ${invariant}: ${detail}`);
-    this.name = "InvariantViolation";
-    this.invariant = invariant;
-  }
-}
-
-/** Throws an InvariantViolation naming `invariant` when `cond` is false. */
-export function invariant(cond: boolean, name: string, detail: () => string): asserts cond {
-  if (!cond) throw new InvariantViolation(name, detail());
-}
+/** Throws an InvariantViolation ("raft invariant violated: ...") when `cond` is false. */
+export const invariant: Invariant = invariantOf("raft");

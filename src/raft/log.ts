@@ -335,7 +335,7 @@ export class RaftLog {
   allEntries(): Entry[] {
     const ents = this.entries(this.firstIndex(), Number.POSITIVE_INFINITY);
     if (ents === undefined)
-      throw new InvariantViolation("log-readable", "log compacted while reading it");
+      throw new InvariantViolation("raft", "log-readable", "log compacted while reading it");
     return ents;
   }
 }

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { decodeFromCompressedBase64 } from "hdr-histogram-js";
+import { UsageError } from "../errors/errors.js";
 
 /** One run of one case, with the figures the plots use. */
 export interface ReportRun {
@@ -275,7 +276,11 @@ function readRun(raw: unknown, series: string): ReportRun | null {
 }
 
 /** Thrown for a file that is missing, not JSON, or not a benchmark result. */
-export class InputError extends Error {}
+export class InputError extends UsageError {
+  constructor(message: string) {
+    super(message, "bad-input-file");
+  }
+}
 
 /** A result file's text as JSON with a "runs" array; an InputError naming the file if not. */
 export function resultJson(path: string, text: string): Json & { runs: unknown[] } {

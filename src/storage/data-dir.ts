@@ -4,6 +4,7 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { LOCK_FILE, lockDir } from "./dir-lock.js";
+import { DataDirError } from "./errors.js";
 import { makeDirs } from "./make-dir.js";
 
 const IDENTITY_FILE = "rafttoy-identity.json";
@@ -36,7 +37,10 @@ async function readIdentity(file: string): Promise<NodeIdentity | undefined> {
   }
   const parsed = JSON.parse(text) as Partial<NodeIdentity>;
   if (typeof parsed.clusterId !== "string" || !Number.isSafeInteger(parsed.nodeId)) {
-    throw new Error(`${file} is damaged: remove the data dir or pass another --data-dir`);
+    throw new DataDirError(
+      "damaged-identity",
+      `${file} is damaged: remove the data dir or pass another --data-dir`,
+    );
   }
   return { clusterId: parsed.clusterId, nodeId: parsed.nodeId! };
 }
@@ -60,7 +64,8 @@ export async function openDataDir(dir: string, id: NodeIdentity): Promise<DataDi
     await fs.writeFile(probe, "");
     await fs.rm(probe);
   } catch (err) {
-    throw new Error(
+    throw new DataDirError(
+      "not-writable",
       `data dir ${abs} is not writable (${describe(err)}): fix its permissions or pass another --data-dir`,
     );
   }
@@ -89,7 +94,8 @@ async function checkIdentity(abs: string, id: NodeIdentity): Promise<void> {
   if (found === undefined) {
     const others = (await fs.readdir(abs)).filter((n) => !isBookkeeping(n));
     if (others.length > 0) {
-      throw new Error(
+      throw new DataDirError(
+        "foreign-files",
         `data dir ${abs} is not empty and holds no rafttoy node (found ${others.slice(0, 3).join(", ")}): ` +
           "pass an empty or new --data-dir",
       );
@@ -98,7 +104,8 @@ async function checkIdentity(abs: string, id: NodeIdentity): Promise<void> {
     await fs.writeFile(tmp, JSON.stringify(id));
     await fs.rename(tmp, file);
   } else if (found.clusterId !== id.clusterId || found.nodeId !== id.nodeId) {
-    throw new Error(
+    throw new DataDirError(
+      "other-node",
       `data dir ${abs} holds node ${found.nodeId} of cluster "${found.clusterId}", not node ` +
         `${id.nodeId} of cluster "${id.clusterId}": remove it or pass another --data-dir`,
     );

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { DataDirError } from "./errors.js";
 
 export const LOCK_FILE = ".rafttoy.lock";
 
@@ -109,13 +110,15 @@ export async function lockDir(dir: string): Promise<DirLock> {
       const owner = await readOwner(file);
       if (owner === process.pid) break; // left by an earlier open in this process
       if (owner !== undefined && !Number.isNaN(owner) && isRunning(owner)) {
-        throw new Error(
+        throw new DataDirError(
+          "locked",
           `data dir ${dir} is in use by process ${owner} (lock ${file}): stop that process ` +
             "or pass another --data-dir",
         );
       }
       if (attempt >= 3) {
-        throw new Error(
+        throw new DataDirError(
+          "locked",
           `data dir ${dir}: cannot take over the stale lock ${file}: remove it and start again`,
         );
       }

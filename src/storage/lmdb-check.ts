@@ -55,6 +55,7 @@ export function checkLmdbFiles(dir: string): void {
     const problem = findProblem(fd, fs.fstatSync(fd).size);
     if (problem !== undefined) {
       throw new StorageFault(
+        "damaged",
         `lmdb file ${file} is damaged (${problem}); opening it could crash the process: ` +
           "restore it or remove the data dir to start over",
       );

@@ -1,11 +1,15 @@
 // Peer addresses and option checks shared by the transports.
+import { TransportError } from "./errors.js";
 
 /** Parses `host:port` (host may be a bracketed IPv6 address); throws a one-line error. */
 export function parseAddress(address: string, what: string): { host: string; port: number } {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(address);
   const port = match === null ? Number.NaN : Number(match[2]);
   if (match === null || port < 1 || port > 65535) {
-    throw new Error(`${what}: "${address}" is not host:port with a port from 1 to 65535`);
+    throw new TransportError(
+      "bad-address",
+      `${what}: "${address}" is not host:port with a port from 1 to 65535`,
+    );
   }
   return { host: match[1]!, port };
 }
@@ -26,7 +30,10 @@ export function checkPeers(id: number, peers: ReadonlyMap<number, string>): stri
   checkPositive(id, "transport id");
   const address = peers.get(id);
   if (address === undefined) {
-    throw new Error(`id ${id} is not in the peer list (ids ${[...peers.keys()].join(", ")})`);
+    throw new TransportError(
+      "bad-address",
+      `id ${id} is not in the peer list (ids ${[...peers.keys()].join(", ")})`,
+    );
   }
   for (const [peerId, peerAddress] of peers) {
     checkPositive(peerId, "peer id");

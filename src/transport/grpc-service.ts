@@ -3,6 +3,7 @@
 // encoded once by the hand-written codec (codec/encode.ts) and gRPC only frames it.
 import type * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { TransportError } from "./errors.js";
 import { protoDir, TRANSPORT_PROTO } from "./proto-files.js";
 
 const SERVICE_NAME = "rafttoy.transport.RaftService";
@@ -30,7 +31,8 @@ export function raftServiceDefinition(): RaftServiceDefinition {
   const service = pkg[SERVICE_NAME] as protoLoader.ServiceDefinition | undefined;
   const method = service?.[METHOD_NAME];
   if (method === undefined || !method.requestStream || !method.responseStream) {
-    throw new Error(
+    throw new TransportError(
+      "proto-missing",
       `${TRANSPORT_PROTO} must declare ${SERVICE_NAME}.${METHOD_NAME} as a bidirectional stream`,
     );
   }

@@ -6,6 +6,7 @@
 import type { Message } from "../raft/types.js";
 import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
+import { TransportError } from "./errors.js";
 import { groupByDestination } from "./group.js";
 import type { Epoch, InboundBatch, Transport, TransportStats } from "./transport.js";
 import { UnreachableReporter } from "./unreachable.js";
@@ -44,7 +45,7 @@ export class LocalNetwork {
     }
     // A stopped transport's id may be taken again: a node restarted in the same process.
     if (this.transports.get(id)?.isStopped === false) {
-      throw new Error(`node ${id} already has a transport`);
+      throw new TransportError("duplicate-node", `node ${id} already has a transport`);
     }
     const t = new LocalTransport(this, id);
     this.transports.set(id, t);
@@ -145,9 +146,14 @@ export class LocalTransport implements Transport {
   }
 
   start(onBatch: (batch: InboundBatch) => void): Promise<void> {
-    if (this.stopped) return Promise.reject(new Error(`transport of node ${this.id} is stopped`));
+    if (this.stopped)
+      return Promise.reject(
+        new TransportError("stopped", `transport of node ${this.id} is stopped`),
+      );
     if (this.onBatch !== undefined) {
-      return Promise.reject(new Error(`transport of node ${this.id} is already started`));
+      return Promise.reject(
+        new TransportError("already-started", `transport of node ${this.id} is already started`),
+      );
     }
     this.onBatch = onBatch;
     return Promise.resolve();

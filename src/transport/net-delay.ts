@@ -4,7 +4,9 @@
 // time has come, in the order it was given: jitter varies the delay but never reorders a
 // link, as on one TCP connection. Lines are woken by the shared delay clock, one wake-up
 // for everything due together, never a timer per message.
+
 import { acquireClock, CLOCK_LEAD_MS, type ClockClient, releaseClock } from "./delay-clock.js";
+import { TransportError } from "./errors.js";
 
 /** A one-way delay with uniform jitter: each item waits delayMs ± jitterMs. */
 export interface NetDelay {
@@ -25,12 +27,16 @@ export function hasDelay(delay: NetDelay | undefined): delay is NetDelay {
 export function parseNetDelay(text: string, parseDuration: (text: string) => number): NetDelay {
   const parts = text.split(/±|\+-/);
   if (parts.length > 2) {
-    throw new Error(`"${text}" has more than one ±: write a delay and a jitter, e.g. 1ms±200us`);
+    throw new TransportError(
+      "bad-delay",
+      `"${text}" has more than one ±: write a delay and a jitter, e.g. 1ms±200us`,
+    );
   }
   const delayMs = parseDuration(parts[0]!);
   const jitterMs = parts.length === 2 ? parseDuration(parts[1]!) : 0;
   if (jitterMs > delayMs) {
-    throw new Error(
+    throw new TransportError(
+      "bad-delay",
       `jitter ${parts[1]!.trim()} is larger than the delay ${parts[0]!.trim()}: a delay cannot go below 0, e.g. 1ms±200us`,
     );
   }

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TransportError } from "./errors.js";
 
 let cached: string | undefined;
 
@@ -16,7 +17,8 @@ export function protoDir(): string {
       return cached;
     }
     if (dirname(dir) === dir) {
-      throw new Error(
+      throw new TransportError(
+        "proto-missing",
         `proto/transport.proto not found in any parent of ${start}: run from a rafttoy checkout`,
       );
     }

@@ -1,4 +1,5 @@
 // The transport registry: every kind by name, so a new transport is one file and one line.
+import { TransportError } from "./errors.js";
 import type { Logger } from "./grpc-peer-link.js";
 import { GrpcTransport } from "./grpc-transport.js";
 import { LocalNetwork } from "./local-transport.js";
@@ -83,7 +84,10 @@ export const DEFAULT_TRANSPORT = "grpc";
 export function transportSpec(name: string): TransportSpec {
   const spec = specs.find((s) => s.name === name);
   if (spec === undefined) {
-    throw new Error(`unknown transport "${name}": use one of ${transportKinds.join(", ")}`);
+    throw new TransportError(
+      "unknown-transport",
+      `unknown transport "${name}": use one of ${transportKinds.join(", ")}`,
+    );
   }
   return spec;
 }

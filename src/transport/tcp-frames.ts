@@ -6,6 +6,7 @@
 // transports carry the same bytes. A connection opens with one `hello` from the dialing
 // peer naming both ends; `ping` and `pong` carry the pinger's clock and are answered by the
 // transport itself (link latency), never seen by Raft.
+import { WireFormatError } from "./errors.js";
 
 /** Bytes of the length prefix and the kind byte. */
 export const FRAME_HEADER_BYTES = 5;
@@ -21,11 +22,6 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 const HELLO_MAGIC = 0x52544659; // "RTFY": a rafttoy TCP peer, protocol version 1
 const HELLO_BODY_BYTES = 4 + 8 + 8;
 const PING_BODY_BYTES = 8;
-
-/** A peer sent bytes that are not this protocol. */
-export class FrameError extends Error {
-  override name = "FrameError";
-}
 
 /** The 5-byte header of a frame whose body is `bodyLength` bytes. */
 export function frameHeader(kind: FrameKind, bodyLength: number): Buffer {
@@ -52,13 +48,15 @@ export function helloFrame(from: number, to: number): Buffer {
 }
 
 export function readHello(body: Uint8Array): { from: number; to: number } {
-  if (body.length !== HELLO_BODY_BYTES) throw new FrameError("hello of the wrong length");
+  if (body.length !== HELLO_BODY_BYTES)
+    throw new WireFormatError("bad-hello", "hello of the wrong length");
   const view = new DataView(body.buffer, body.byteOffset, body.length);
-  if (view.getUint32(0) !== HELLO_MAGIC) throw new FrameError("not a rafttoy TCP peer");
+  if (view.getUint32(0) !== HELLO_MAGIC)
+    throw new WireFormatError("bad-hello", "not a rafttoy TCP peer");
   const from = view.getFloat64(4);
   const to = view.getFloat64(12);
   if (!Number.isSafeInteger(from) || from <= 0 || !Number.isSafeInteger(to) || to <= 0) {
-    throw new FrameError("hello with a peer id that is not a positive integer");
+    throw new WireFormatError("bad-hello", "hello with a peer id that is not a positive integer");
   }
   return { from, to };
 }
@@ -71,7 +69,8 @@ export function pingFrame(kind: typeof FrameKind.Ping | typeof FrameKind.Pong, c
 }
 
 export function readPing(body: Uint8Array): number {
-  if (body.length !== PING_BODY_BYTES) throw new FrameError("ping of the wrong length");
+  if (body.length !== PING_BODY_BYTES)
+    throw new WireFormatError("bad-frame", "ping of the wrong length");
   return new DataView(body.buffer, body.byteOffset, body.length).getFloat64(0);
 }
 
@@ -93,7 +92,7 @@ export class FrameReader {
     private readonly onFrame: (kind: number, body: Uint8Array) => void,
   ) {}
 
-  /** Feeds one chunk; calls onFrame for every frame completed. Throws FrameError. */
+  /** Feeds one chunk; calls onFrame for every frame completed. Throws WireFormatError. */
   push(chunk: Uint8Array): void {
     let pos = 0;
     const n = chunk.length;
@@ -143,9 +142,10 @@ export class FrameReader {
     const length =
       ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>>
       0;
-    if (length === 0) throw new FrameError("a frame without a kind byte");
+    if (length === 0) throw new WireFormatError("bad-frame", "a frame without a kind byte");
     if (length - 1 > this.maxFrameBytes) {
-      throw new FrameError(
+      throw new WireFormatError(
+        "bad-frame",
         `a frame of ${length - 1} bytes, larger than the limit of ${this.maxFrameBytes}`,
       );
     }

@@ -12,8 +12,8 @@ import type { Message } from "../raft/types.js";
 import { parseAddress, socketHost } from "./address.js";
 import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
+import { WireFormatError } from "./errors.js";
 import {
-  FrameError,
   FrameKind,
   FrameReader,
   helloFrame,
@@ -183,7 +183,7 @@ export class TcpTransport implements Transport {
       try {
         reader.push(chunk);
       } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
+        if (!(err instanceof WireFormatError)) throw err;
         this.core.logger.warn(`closing the connection from ${describe(socket)}: ${err.message}`);
         socket.destroy();
       }
@@ -200,14 +200,19 @@ export class TcpTransport implements Transport {
   }
 
   private hello(socket: Socket, kind: number, body: Uint8Array): TcpPeerLink {
-    if (kind !== FrameKind.Hello) throw new FrameError("the first frame is not a hello");
+    if (kind !== FrameKind.Hello)
+      throw new WireFormatError("bad-hello", "the first frame is not a hello");
     const { from, to } = readHello(body);
     if (to !== this.id) {
-      throw new FrameError(`it dialed peer ${to}, but this is peer ${this.id}: check --peers`);
+      throw new WireFormatError(
+        "wrong-peer",
+        `it dialed peer ${to}, but this is peer ${this.id}: check --peers`,
+      );
     }
     const peers = this.core.peers;
     if (from >= this.id || !peers.has(from)) {
-      throw new FrameError(
+      throw new WireFormatError(
+        "wrong-peer",
         `peer ${from} is not a peer that dials peer ${this.id} (ids ${[...peers.keys()].join(", ")}): check --peers`,
       );
     }
@@ -223,7 +228,12 @@ export class TcpTransport implements Transport {
         try {
           batch = decodeBatch(body);
         } catch (err) {
-          throw new FrameError(err instanceof Error ? err.message : String(err));
+          if (err instanceof WireFormatError) throw err;
+          // Anything else the decoder throws also means these bytes are not a batch.
+          throw new WireFormatError(
+            "malformed-batch",
+            err instanceof Error ? err.message : String(err),
+          );
         }
         this.core.deliver(batch);
         return;
@@ -235,7 +245,10 @@ export class TcpTransport implements Transport {
         this.core.recordPong(readPing(body));
         return;
       default:
-        throw new FrameError(`a frame of unknown kind ${kind} from ${describe(socket)}`);
+        throw new WireFormatError(
+          "bad-frame",
+          `a frame of unknown kind ${kind} from ${describe(socket)}`,
+        );
     }
   }
 }

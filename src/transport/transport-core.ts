@@ -5,6 +5,7 @@
 // gives it a Wire: how to make a link, encode a batch and hand it to the link.
 import type { Message } from "../raft/types.js";
 import { checkPeers, checkPositive } from "./address.js";
+import { TransportError } from "./errors.js";
 import { groupByDestination } from "./group.js";
 import type { Logger } from "./grpc-peer-link.js";
 import { LinkLatency, PING_INTERVAL_MS } from "./link-latency.js";
@@ -113,8 +114,10 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
 
   /** Start's guards: not stopped, not started twice. Keeps the handler for `deliver`. */
   beginStart(onBatch: (batch: InboundBatch) => void): void {
-    if (this.halted) throw new Error(`transport of peer ${this.id} is stopped`);
-    if (this.onBatch !== undefined) throw new Error(`transport of peer ${this.id} already started`);
+    if (this.halted) throw new TransportError("stopped", `transport of peer ${this.id} is stopped`);
+    if (this.onBatch !== undefined) {
+      throw new TransportError("already-started", `transport of peer ${this.id} already started`);
+    }
     this.onBatch = onBatch;
   }
 
@@ -122,7 +125,8 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
   listenFailed(err: unknown): Error {
     this.onBatch = undefined;
     const reason = err instanceof Error ? err.message : String(err);
-    return new Error(
+    return new TransportError(
+      "listen-failed",
       `peer ${this.id} cannot listen on ${this.address} (${reason}): free the port or give this peer another address`,
     );
   }

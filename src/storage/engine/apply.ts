@@ -4,6 +4,7 @@
 // (membership goes through setConfState) change no key.
 import { decodeProposal } from "../../codec/proposal.js";
 import { type Entry, EntryType } from "../../raft/types.js";
+import { EngineError } from "../errors.js";
 
 /** Calls `put` for every key write in `entries`, in order; a malformed proposal throws. */
 export function forEachPut(
@@ -16,7 +17,10 @@ export function forEachPut(
     try {
       p = decodeProposal(e.data);
     } catch (err) {
-      throw new Error(`cannot apply entry ${e.index} (term ${e.term}): ${(err as Error).message}`);
+      throw new EngineError(
+        "apply-failed",
+        `cannot apply entry ${e.index} (term ${e.term}): ${(err as Error).message}`,
+      );
     }
     put(p.key, p.value);
   }

@@ -6,6 +6,7 @@
 //   | varint pairCount | (varint keyLen | key | varint valueLen | value)...
 import { readVarint, type VarintCursor, varintSize, writeVarint } from "../../codec/varint.js";
 import type { ConfState } from "../../raft/types.js";
+import { EngineError } from "../errors.js";
 
 const VERSION = 1;
 
@@ -83,6 +84,6 @@ export function decodeKvSnapshot(data: Uint8Array): KvSnapshot {
     if (cur.pos !== data.length) throw new RangeError(`${data.length - cur.pos} trailing bytes`);
     return { index, term, confState: { voters, learners }, pairs };
   } catch (err) {
-    throw new Error(`malformed snapshot: ${(err as Error).message}`);
+    throw new EngineError("malformed-snapshot", `malformed snapshot: ${(err as Error).message}`);
   }
 }

@@ -16,6 +16,7 @@ import {
   type HardState,
   type Snapshot,
 } from "../../raft/types.js";
+import { EngineError } from "../errors.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "../lmdb-env.js";
 import { StorageFault } from "../storage-fault.js";
 import { forEachPut, unapplied } from "./apply.js";
@@ -261,6 +262,7 @@ export class LmdbEngine implements Engine {
     if (this.failure === undefined) {
       const reason = err instanceof Error ? err.message : String(err);
       this.failure = new StorageFault(
+        "io-failed",
         `lmdb engine in ${this.opts.where}: write failed (${reason}); its state can no ` +
           "longer be trusted: stop the node, free disk space or fix the directory, then restart",
         { cause: err },
@@ -272,7 +274,7 @@ export class LmdbEngine implements Engine {
   /** Throws the engine's failure, or if it is closed. */
   checkWritable(): void {
     if (this.failure !== undefined) throw this.failure;
-    if (this.closed) throw new Error("engine: closed");
+    if (this.closed) throw new EngineError("closed", "engine: closed");
   }
 }
 

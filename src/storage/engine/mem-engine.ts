@@ -9,6 +9,7 @@ import {
   type HardState,
   type Snapshot,
 } from "../../raft/types.js";
+import { EngineError } from "../errors.js";
 import { forEachPut, unapplied } from "./apply.js";
 import type { Engine } from "./engine.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
@@ -197,7 +198,7 @@ export class MemEngine implements Engine {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error("engine: closed");
+    if (this.closed) throw new EngineError("closed", "engine: closed");
   }
 }
 
@@ -205,7 +206,8 @@ export class MemEngine implements Engine {
 export function checkSnapshotAgrees(s: { index: number; term: number }, snapshot: Snapshot): void {
   const m = snapshot.metadata;
   if (s.index !== m.index || s.term !== m.term) {
-    throw new Error(
+    throw new EngineError(
+      "malformed-snapshot",
       `snapshot data is at index ${s.index} term ${s.term} but its metadata says index ` +
         `${m.index} term ${m.term}: the snapshot is damaged`,
     );

@@ -1,5 +1,6 @@
 // Chooses an Engine implementation by name. The lmdb one is imported only when asked for,
 // so the mem engine never loads lmdb's native module.
+import { EngineError } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { MemEngine } from "./mem-engine.js";
 
@@ -20,7 +21,10 @@ export async function openEngine(kind: string, opts: OpenEngineOptions): Promise
       return openLmdbEngine({ dir: opts.dir });
     }
     default:
-      throw new Error(`unknown engine "${kind}": choose one of ${engineKinds.join(", ")}`);
+      throw new EngineError(
+        "unknown-engine",
+        `unknown engine "${kind}": choose one of ${engineKinds.join(", ")}`,
+      );
   }
 }
 

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { type Logger, silentLogger } from "../../raft/api.js";
 import { type Entry, EntryType } from "../../raft/types.js";
+import { StorageFault } from "../storage-fault.js";
 import { FileWal } from "./file-wal.js";
 import { WalCorruptionError } from "./recovery.js";
 import { segmentFileName } from "./segment.js";
@@ -257,7 +258,12 @@ describe("file wal disk failures", () => {
         (async () => {
           for (let k = 2; k <= 5; k++) await wal.append(batch(k), { sync: true });
         })(),
-        (e: Error) => e.message.includes(code) && e.message.includes(dir),
+        (e: Error) =>
+          e instanceof StorageFault &&
+          e.errno === code &&
+          e.code === (code === "ENOSPC" ? "disk-full" : "io-failed") &&
+          e.message.includes(code) &&
+          e.message.includes(dir),
       );
       await assert.rejects(wal.append(batch(6), { sync: true }), new RegExp(code));
       await assert.rejects(wal.compact(1), new RegExp(code));

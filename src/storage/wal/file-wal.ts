@@ -38,6 +38,7 @@ import * as fs from "node:fs";
 import type { Logger } from "../../raft/api.js";
 import { RaftError } from "../../raft/errors.js";
 import type { Entry } from "../../raft/types.js";
+import { InvariantViolation, invariant, WalError } from "../errors.js";
 import { makeDirsSync } from "../make-dir.js";
 import { errnoCode, StorageFault } from "../storage-fault.js";
 import { EntryCache } from "./entry-cache.js";
@@ -141,7 +142,7 @@ function writeFullySync(fd: number, buf: Buffer, length: number, position: numbe
   while (done < length) {
     const n = fs.writeSync(fd, buf, done, length - done, position + done);
     if (n <= 0) {
-      throw Object.assign(new Error(`short write: ${done} of ${length} bytes`), { code: "EIO" });
+      throw new WalError("io-failed", `short write: ${done} of ${length} bytes`, { errno: "EIO" });
     }
     done += n;
   }
@@ -211,7 +212,8 @@ export class FileWal implements Wal {
       makeDirsSync(opts.dir);
       fs.accessSync(opts.dir, fs.constants.W_OK);
     } catch (err) {
-      throw new Error(
+      throw new WalError(
+        "unusable-dir",
         `wal: cannot use directory ${opts.dir} (${errnoCode(err) ?? String(err)}); choose a writable data directory`,
       );
     }
@@ -280,7 +282,7 @@ export class FileWal implements Wal {
   entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     this.checkUsable();
     const ix = this.index;
-    if (lo > hi) throw new RangeError(`wal entries: lo ${lo} is above hi ${hi}`);
+    invariant(lo <= hi, "entries-range", () => `wal entries: lo ${lo} is above hi ${hi}`);
     if (lo < ix.first)
       throw new RaftError("compacted", `entries from ${lo}: log starts at ${ix.first}`);
     if (hi > ix.last + 1)
@@ -305,16 +307,18 @@ export class FileWal implements Wal {
     const first = entries[0]!.index;
     for (let k = 1; k < entries.length; k++) {
       if (entries[k]!.index !== first + k) {
-        throw new RangeError(
+        throw new InvariantViolation(
+          "storage",
+          "append-consecutive",
           `wal append: entry indexes must be consecutive, got ${entries[k]!.index} after ${first + k - 1}`,
         );
       }
     }
-    if (first > ix.last + 1) {
-      throw new RangeError(
-        `wal append: first index ${first} leaves a gap after last index ${ix.last}`,
-      );
-    }
+    invariant(
+      first <= ix.last + 1,
+      "append-no-gap",
+      () => `wal append: first index ${first} leaves a gap after last index ${ix.last}`,
+    );
     if (first < ix.first) {
       throw new RaftError("compacted", `append at ${first}: log starts at ${ix.first}`);
     }
@@ -401,7 +405,7 @@ export class FileWal implements Wal {
 
   private checkUsable(): void {
     if (this.failure !== undefined) throw this.failure;
-    if (this.closed) throw new Error("wal: the log is closed");
+    if (this.closed) throw new WalError("closed", "wal: the log is closed");
   }
 
   /**
@@ -451,7 +455,7 @@ export class FileWal implements Wal {
   private onIoProgress(): void {
     const f = this.io.failed();
     if (f !== undefined && this.failure === undefined) {
-      const err = Object.assign(new Error(f.message), { code: f.code });
+      const err = new WalError("io-failed", f.message, { errno: f.code });
       const w = this.writes.find((x) => x.cmd === f.cmd) ?? this.writes.at(-1);
       this.poison(err, w?.seg, w?.from);
     }
@@ -627,14 +631,16 @@ export class FileWal implements Wal {
     if (this.failure !== undefined) return this.failure;
     const code = errnoCode(err);
     const where = seg === undefined ? this.files.dir : `${seg.path} at offset ${offset}`;
-    // Only a fault of the disk is the user's to fix; anything else stays a plain error.
-    const Fault = code === undefined ? Error : StorageFault;
-    const full = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full" : "";
-    const failure = new Fault(
-      `wal: writing ${where} failed (${code ?? String(err)}${full}); the log is unusable and the node must stop`,
-      { cause: err },
-    );
-    if (code !== undefined) Object.assign(failure, { code });
+    // Only a fault of the disk is the user's to fix; anything else is the log's own error.
+    const diskFull = code === "ENOSPC" || code === "EDQUOT";
+    const message = `wal: writing ${where} failed (${code ?? String(err)}${diskFull ? ": the disk is full" : ""}); the log is unusable and the node must stop`;
+    const failure =
+      code === undefined
+        ? new WalError("io-failed", message, { cause: err })
+        : new StorageFault(diskFull ? "disk-full" : "io-failed", message, {
+            errno: code,
+            cause: err,
+          });
     this.failure = failure;
     this.staged = undefined;
     const waiting = this.groupWaiters;
@@ -688,7 +694,11 @@ export class FileWal implements Wal {
       let got = 0;
       while (got < buf.length) {
         const n = fs.readSync(fd, buf, got, buf.length - got, from + got);
-        if (n === 0) throw new Error(`wal: segment ${seq} is shorter than its index says`);
+        invariant(
+          n !== 0,
+          "segment-covers-index",
+          () => `segment ${seq} is shorter than its index says`,
+        );
         got += n;
       }
       for (let k = i; k < j; k++) {

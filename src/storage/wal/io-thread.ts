@@ -20,6 +20,7 @@ import {
   receiveMessageOnPort,
   Worker,
 } from "node:worker_threads";
+import { WalError } from "../errors.js";
 
 /** Test only: make the `failAt`-th call of `op` (counted from 1) fail with errno `code`. */
 export interface IoFault {
@@ -280,7 +281,7 @@ export class IoThread {
       if (done > cmd) return;
       if (Atomics.load(this.ctrl, C_FAILED) !== 0) {
         const f = this.failed();
-        throw Object.assign(new Error(f?.message ?? "I/O thread failed"), { code: f?.code });
+        throw new WalError("io-failed", f?.message ?? "I/O thread failed", { errno: f?.code });
       }
       Atomics.wait(this.ctrl, C_DONE, done, 1000);
     }
@@ -298,7 +299,8 @@ export class IoThread {
   }
 
   private publish(op: number, fd: number, at: number, length: number, position: number): number {
-    if (this.stopped && op !== OP_STOP) throw new Error("wal: the I/O thread is stopped");
+    if (this.stopped && op !== OP_STOP)
+      throw new WalError("closed", "wal: the I/O thread is stopped");
     // A full queue: wait for the oldest slot to be free.
     if (this.requested - this.done() >= SLOTS) this.waitFor(this.requested - SLOTS);
     const cmd = this.requested;

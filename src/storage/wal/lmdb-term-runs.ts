@@ -2,6 +2,7 @@
 // log and change only at elections, so a log of millions of entries has a handful of runs.
 // Run k covers [starts[k], starts[k + 1]); the first run starts at firstIndex - 1, whose
 // term is the one left by compaction or reset.
+import { WalError } from "../errors.js";
 
 export class TermRuns {
   private starts: number[] = [];
@@ -85,7 +86,10 @@ export class TermRuns {
     const split = (lo: number, tlo: number, hi: number, thi: number): void => {
       if (tlo === thi) return;
       if (tlo > thi) {
-        throw new Error(`stored log has term ${tlo} at ${lo} above term ${thi} at ${hi}`);
+        throw new WalError(
+          "corrupt",
+          `stored log has term ${tlo} at ${lo} above term ${thi} at ${hi}`,
+        );
       }
       if (hi - lo === 1) {
         changes.push([hi, thi]);

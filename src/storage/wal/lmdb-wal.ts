@@ -18,6 +18,7 @@ import type { Logger } from "../../raft/api.js";
 import { silentLogger } from "../../raft/api.js";
 import { RaftError } from "../../raft/errors.js";
 import { type Entry, EntryType } from "../../raft/types.js";
+import { InvariantViolation, invariant, WalError } from "../errors.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "../lmdb-env.js";
 import { StorageFault } from "../storage-fault.js";
 import { EntryCache } from "./entry-cache.js";
@@ -125,7 +126,7 @@ export class LmdbWal implements Wal {
     this.checkReadable();
     const first = this.runs.prevIndex + 1;
     const last = this.runs.last;
-    if (lo > hi) throw new RangeError(`wal entries: lo ${lo} is above hi ${hi}`);
+    invariant(lo <= hi, "entries-range", () => `wal entries: lo ${lo} is above hi ${hi}`);
     if (lo < first) throw new RaftError("compacted", `entries from ${lo}: log starts at ${first}`);
     if (hi > last + 1)
       throw new RaftError("unavailable", `entries to ${hi}: last index is ${last}`);
@@ -179,11 +180,11 @@ export class LmdbWal implements Wal {
     const runs = this.runs;
     const first = entries[0]!.index;
     const last = runs.last;
-    if (first > last + 1) {
-      throw new RangeError(
-        `wal append: first index ${first} leaves a gap after last index ${last}`,
-      );
-    }
+    invariant(
+      first <= last + 1,
+      "append-no-gap",
+      () => `wal append: first index ${first} leaves a gap after last index ${last}`,
+    );
     if (first <= runs.prevIndex) {
       throw new RaftError("compacted", `append at ${first}: log starts at ${runs.prevIndex + 1}`);
     }
@@ -192,12 +193,16 @@ export class LmdbWal implements Wal {
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k]!;
       if (e.index !== first + k) {
-        throw new RangeError(
+        throw new InvariantViolation(
+          "storage",
+          "append-consecutive",
           `wal append: entry indexes must be consecutive, got ${e.index} after ${first + k - 1}`,
         );
       }
       if (e.term < prevTerm || !Number.isSafeInteger(e.term)) {
-        throw new RangeError(
+        throw new InvariantViolation(
+          "storage",
+          "append-terms-ascend",
           `wal append: entry ${e.index} has term ${e.term}, below the term ${prevTerm} before it`,
         );
       }
@@ -318,6 +323,7 @@ export class LmdbWal implements Wal {
     if (this.failure === undefined) {
       const reason = err instanceof Error ? err.message : String(err);
       this.failure = new StorageFault(
+        "io-failed",
         `lmdb wal in ${this.opts.where}: write failed (${reason}); the log can no longer be ` +
           "trusted: stop the node, free disk space or fix the directory, then restart",
         { cause: err },
@@ -328,7 +334,7 @@ export class LmdbWal implements Wal {
   }
 
   private checkReadable(): void {
-    if (this.closed) throw new Error("wal: the log is closed");
+    if (this.closed) throw new WalError("closed", "wal: the log is closed");
   }
 
   private checkWritable(): void {
@@ -340,7 +346,8 @@ export class LmdbWal implements Wal {
   private recover(): TermRuns {
     const stored = this.meta.get(META_PREV);
     if (stored !== undefined && !isPrevPoint(stored)) {
-      throw new Error(
+      throw new WalError(
+        "corrupt",
         `lmdb wal in ${this.opts.where}: its start point is damaged; remove the directory to start over`,
       );
     }
@@ -353,7 +360,8 @@ export class LmdbWal implements Wal {
       return new TermRuns(prev.index, prev.term);
     }
     if (firstKey !== prev.index + 1) {
-      throw new Error(
+      throw new WalError(
+        "corrupt",
         `lmdb wal in ${this.opts.where}: first stored entry is ${firstKey}, expected ` +
           `${prev.index + 1}; the log is damaged: remove the directory to start over`,
       );
@@ -361,7 +369,8 @@ export class LmdbWal implements Wal {
     const termAt = (i: number): number => {
       const v = this.log.getBinaryFast(i);
       if (v === undefined || v.length < HEADER) {
-        throw new Error(
+        throw new WalError(
+          "corrupt",
           `lmdb wal in ${this.opts.where}: entry ${i} is missing or damaged; remove the ` +
             "directory to start over",
         );

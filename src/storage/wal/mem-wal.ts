@@ -3,6 +3,7 @@
 // latency. Each synced append resolves that long after it was made, on a timer.
 import { RaftError } from "../../raft/errors.js";
 import type { Entry } from "../../raft/types.js";
+import { InvariantViolation, invariant, WalError } from "../errors.js";
 import type { AppendOptions, Wal } from "./wal.js";
 
 export interface MemWalOptions {
@@ -51,7 +52,7 @@ export class MemWal implements Wal {
 
   entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     const last = this.lastIndex();
-    if (lo > hi) throw new RangeError(`wal entries: lo ${lo} is above hi ${hi}`);
+    invariant(lo <= hi, "entries-range", () => `wal entries: lo ${lo} is above hi ${hi}`);
     if (lo < this.first)
       throw new RaftError("compacted", `entries from ${lo}: log starts at ${this.first}`);
     if (hi > last + 1)
@@ -74,16 +75,18 @@ export class MemWal implements Wal {
     const first = entries[0]!.index;
     for (let k = 1; k < entries.length; k++) {
       if (entries[k]!.index !== first + k) {
-        throw new RangeError(
+        throw new InvariantViolation(
+          "storage",
+          "append-consecutive",
           `wal append: entry indexes must be consecutive, got ${entries[k]!.index} after ${first + k - 1}`,
         );
       }
     }
-    if (first > last + 1) {
-      throw new RangeError(
-        `wal append: first index ${first} leaves a gap after last index ${last}`,
-      );
-    }
+    invariant(
+      first <= last + 1,
+      "append-no-gap",
+      () => `wal append: first index ${first} leaves a gap after last index ${last}`,
+    );
     if (first < this.first)
       throw new RaftError("compacted", `append at ${first}: log starts at ${this.first}`);
     this.items.length = this.head + (first - this.first);
@@ -126,6 +129,6 @@ export class MemWal implements Wal {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error("wal: the log is closed");
+    if (this.closed) throw new WalError("closed", "wal: the log is closed");
   }
 }

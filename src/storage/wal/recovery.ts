@@ -2,6 +2,7 @@
 // log ends. See the top of file-wal.ts for how a torn tail is told from corruption.
 import * as fs from "node:fs";
 import type { Logger } from "../../raft/api.js";
+import { WalCorruptionError, WalError } from "../errors.js";
 import { EntryIndex } from "./entry-index.js";
 import {
   FLAG_PREFIX_DURABLE,
@@ -28,16 +29,7 @@ export interface RecoveredLog {
   tornAt: number | undefined;
 }
 
-export class WalCorruptionError extends Error {
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    detail: string,
-  ) {
-    super(`wal: ${file} is corrupt at offset ${offset}: ${detail}`);
-    this.name = "WalCorruptionError";
-  }
-}
+export { WalCorruptionError };
 
 function readWhole(seg: Segment): Buffer {
   const buf = Buffer.allocUnsafe(seg.size);
@@ -136,12 +128,14 @@ class Replayer {
 
   finish(dir: string, firstSeq: number | undefined): void {
     if (!this.started && firstSeq !== undefined && firstSeq !== 1) {
-      throw new Error(
+      throw new WalError(
+        "unrecoverable",
         `wal: ${dir} holds no readable segment start (first segment ${segmentFileName(firstSeq)}); the log cannot be recovered`,
       );
     }
     if (Number.isNaN(this.index.prevTerm)) {
-      throw new Error(
+      throw new WalError(
+        "unrecoverable",
         `wal: ${dir}: the term before index ${this.index.first} was lost with a recycled segment; the log cannot be recovered`,
       );
     }
@@ -156,7 +150,8 @@ export function recover(files: SegmentFiles, logger: Logger): RecoveredLog {
   const listed = files.scanDir();
   for (let k = 1; k < listed.length; k++) {
     if (listed[k]!.seq !== listed[k - 1]!.seq + 1) {
-      throw new Error(
+      throw new WalError(
+        "unrecoverable",
         `wal: segment ${segmentFileName(listed[k - 1]!.seq + 1)} is missing from ${files.dir}; the log cannot be recovered`,
       );
     }

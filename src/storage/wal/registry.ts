@@ -1,6 +1,7 @@
 // Chooses a Wal implementation by name. The lmdb one is imported only when asked for, so
 // the mem and file logs never load its native module.
 import type { Logger } from "../../raft/api.js";
+import { WalError } from "../errors.js";
 import { openFileWal } from "./file-wal.js";
 import { MemWal } from "./mem-wal.js";
 import type { Wal } from "./wal.js";
@@ -26,6 +27,9 @@ export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> 
       return openLmdbWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
     }
     default:
-      throw new Error(`unknown wal "${kind}": choose one of ${walKinds.join(", ")}`);
+      throw new WalError(
+        "unknown-wal",
+        `unknown wal "${kind}": choose one of ${walKinds.join(", ")}`,
+      );
   }
 }

@@ -204,6 +204,7 @@ export class SegmentFiles {
   private noRoom(file: string, bytes: number, cause: string, free: number | undefined): Error {
     const freeText = free === undefined ? "" : `, ${formatBytes(free)} free`;
     return new StorageFault(
+      "disk-full",
       `wal: cannot create segment ${file} (${cause}): segments are preallocated to ` +
         `${formatBytes(bytes)} each${freeText}; free some space or pass another --data-dir`,
     );

@@ -5,13 +5,13 @@ import protobuf from "protobufjs";
 import { SeededRng } from "../../raft/rng.js";
 import type { Entry, Message, MessageType, Snapshot } from "../../raft/types.js";
 import { EntryType, makeMessage } from "../../raft/types.js";
+import { WireFormatError } from "../errors.js";
 import { protoDir } from "../proto-files.js";
 import type { Epoch, InboundBatch } from "../transport.js";
 import { decodeBatch } from "./decode.js";
 import { BatchEncoder } from "./encode.js";
 import { batchHeaderLength, concatBatches, sameBatchHeader } from "./join.js";
 import { encodePing, readPing } from "./ping.js";
-import { WireFormatError } from "./tags.js";
 
 const SEED = Number(process.env.CODEC_SEED ?? Date.now() % 0x7fffffff);
 console.log(`codec test seed: ${SEED} (rerun with CODEC_SEED=${SEED})`);

@@ -17,6 +17,7 @@ import type {
   SnapshotMetadata,
 } from "../../raft/types.js";
 import { EMPTY_BYTES } from "../../raft/types.js";
+import { WireFormatError } from "../errors.js";
 import type { Epoch, InboundBatch } from "../transport.js";
 import {
   FIELD_CONF_LEARNERS,
@@ -51,7 +52,6 @@ import {
   WIRE_FIXED64,
   WIRE_LEN,
   WIRE_VARINT,
-  WireFormatError,
 } from "./tags.js";
 
 /** A cursor over protobuf bytes, bounded by `end` (the end of the field being read). */
@@ -63,7 +63,10 @@ export class Reader {
   ) {}
 
   fail(what: string): never {
-    throw new WireFormatError(`malformed RaftBatch: ${what} at byte ${this.pos}`);
+    throw new WireFormatError(
+      "malformed-batch",
+      `malformed RaftBatch: ${what} at byte ${this.pos}`,
+    );
   }
 
   /** Reads a varint; rejects values above Number.MAX_SAFE_INTEGER. */
@@ -88,6 +91,7 @@ export class Reader {
         this.pos = pos;
         if (result > Number.MAX_SAFE_INTEGER) {
           throw new WireFormatError(
+            "unsafe-integer",
             `malformed RaftBatch: value ${result} at byte ${pos} exceeds Number.MAX_SAFE_INTEGER`,
           );
         }

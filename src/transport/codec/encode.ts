@@ -16,6 +16,7 @@
 // (a test cluster, the local-cluster launcher's in-process runs) never read each other's
 // bytes.
 import type { ConfState, Entry, Message, Snapshot, SnapshotMetadata } from "../../raft/types.js";
+import { invariant, WireFormatError } from "../errors.js";
 import type { Epoch } from "../transport.js";
 import {
   TAG_BATCH_EPOCH,
@@ -46,7 +47,6 @@ import {
   TAG_MSG_TYPE,
   TAG_SNAP_DATA,
   TAG_SNAP_METADATA,
-  WireFormatError,
 } from "./tags.js";
 
 // ---------------------------------------------------------------------------------------
@@ -59,6 +59,7 @@ function uintSize(n: number, field: string): number {
   }
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new WireFormatError(
+      "unencodable-value",
       `cannot encode ${field}=${n}: it must be a non-negative safe integer (uint64 on the wire)`,
     );
   }
@@ -343,9 +344,7 @@ export class BatchEncoder {
       slot += m.entries.length;
     }
     this.rememberWrittenEntries();
-    if (pos !== size) {
-      throw new Error(`encodeBatch wrote ${pos} bytes into a buffer sized ${size}`);
-    }
+    invariant(pos === size, "encoded-size", () => `wrote ${pos} bytes into a buffer sized ${size}`);
     return out;
   }
 

@@ -2,11 +2,6 @@
 // reads and writes it: one-byte tags, (field number << 3) | wire type, shared by the
 // encoder, the decoder and the batch joiner so that they cannot drift apart.
 
-/** Malformed bytes on the wire, or a value the wire cannot carry. */
-export class WireFormatError extends Error {
-  override name = "WireFormatError";
-}
-
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
