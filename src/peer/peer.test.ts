@@ -11,11 +11,56 @@ import { type Storage, split } from "../storage/storage.js";
 import { MemWal } from "../storage/wal/mem-wal.js";
 import { LocalNetwork } from "../transport/local-transport.js";
 import type { Epoch, Transport } from "../transport/transport.js";
+import type { Scheduler, TimerHandle } from "./clock.js";
 import type { RaftBinding } from "./contracts.js";
 import { Peer, type PeerOptions } from "./peer.js";
 import type { ProposalError } from "./proposal-tracker.js";
 
 const raft: RaftBinding = { createNode: (config) => new RawNode(config), decodeConfChange };
+
+/** Timers that fire only when the test advances the clock; "soon" is the real setImmediate. */
+class ManualScheduler implements Scheduler {
+  private t = 0;
+  private nextId = 1;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+
+  get pending(): number {
+    return this.timers.size;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id as unknown as TimerHandle;
+  }
+  clearTimeout(handle: TimerHandle): void {
+    this.timers.delete(handle as unknown as number);
+  }
+  soon(fn: () => void): void {
+    setImmediate(fn);
+  }
+  /** Moves the clock on by `ms`, firing every timer that falls due, in order. */
+  advance(ms: number): void {
+    const until = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers)
+        if (e[1].at <= until && (next === undefined || e[1].at < next[1].at)) next = e;
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+    }
+    this.t = until;
+  }
+}
+
+/** Lets the peer loop run for `n` turns of the event loop. */
+async function realTurns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
 
 /** What the leader's transport was asked to send, by epoch. */
 interface SendLog {
@@ -130,6 +175,39 @@ describe("Peer", () => {
     // Without coalescing each commit advance goes out on its own to both followers.
     assert.ok(off > 0, `coalescing off sent no commit-only MsgApps at all (${off})`);
     assert.ok(on * 2 <= off, `commit-only MsgApps: ${on} with coalescing, ${off} without`);
+  });
+
+  test("ticks come from the injected scheduler only", async () => {
+    const sched = new ManualScheduler();
+    const peer = new Peer({
+      id: 1,
+      peerIds: [1],
+      transport: new LocalNetwork().transport(1),
+      storage: split(new MemWal(), new MemEngine()),
+      raft,
+      pipeline: "basic",
+      tickMs: 100,
+      electionTicks: 10,
+      seed: 3,
+      epochOwner: { start: 1 },
+      scheduler: sched,
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    await peer.start();
+    try {
+      // A one-member group elects itself after an election timeout, which only ticks measure.
+      await realTurns(50);
+      assert.equal(peer.isLeader(), false, "it campaigned without a tick");
+      assert.ok(sched.pending >= 1, "no ticker on the injected scheduler");
+      sched.advance(100 * 10 * 3);
+      for (let i = 0; i < 200 && !peer.isLeader(); i++) await realTurns(1);
+      assert.equal(peer.isLeader(), true, "three election timeouts of ticks did not elect it");
+    } finally {
+      await peer.stop();
+    }
+    assert.equal(sched.pending, 0, "the ticker outlived stop()");
   });
 
   test("an epoch reset leaves nothing behind", async () => {
