@@ -1,3 +1,4 @@
+import { UsageError } from "../errors/errors.js";
 import { formatDuration, parseDuration } from "../units/duration.js";
 
 /** How long one benchmark run lasts: for a time, or for a number of proposals (Go's "100x"). */
@@ -9,7 +10,7 @@ export function parseBenchtime(text: string): Benchtime {
   if (count !== null) {
     const proposals = Number(count[1]);
     if (proposals < 1 || !Number.isSafeInteger(proposals)) {
-      throw new Error(
+      throw new UsageError(
         `"${text}" is not a proposal count: write a positive whole number, e.g. 100000x`,
       );
     }
@@ -20,13 +21,15 @@ export function parseBenchtime(text: string): Benchtime {
     ms = parseDuration(text);
   } catch {
     if (/^\s*-/.test(text)) {
-      throw new Error(
+      throw new UsageError(
         `"${text}" is negative: give a duration above 0 (e.g. 2s) or a count (e.g. 100000x)`,
       );
     }
-    throw new Error(`"${text}" is neither a duration (e.g. 2s, 500ms) nor a count (e.g. 100000x)`);
+    throw new UsageError(
+      `"${text}" is neither a duration (e.g. 2s, 500ms) nor a count (e.g. 100000x)`,
+    );
   }
-  if (ms <= 0) throw new Error(`"${text}" is too short: give a duration above 0, e.g. 2s`);
+  if (ms <= 0) throw new UsageError(`"${text}" is too short: give a duration above 0, e.g. 2s`);
   return { kind: "duration", ms };
 }
 

@@ -2,6 +2,7 @@
 // 100,000, like a store with a working set), a fresh key per proposal (`unique`, as the Go
 // original does), or Zipf-skewed over 100,000 keys (`zipf:S`, a few hot keys). The choice
 // decides how big the engine's map grows and how often an apply overwrites.
+import { UsageError } from "../errors/errors.js";
 
 export type KeySpec =
   | { kind: "uniform"; keys: number }
@@ -25,7 +26,7 @@ export function parseKeySpec(text: string): KeySpec {
     const exponent = Number(zipf[1]);
     if (exponent > 0) return { kind: "zipf", exponent, keys: DEFAULT_KEYS };
   }
-  throw new Error(
+  throw new UsageError(
     `${JSON.stringify(text)} is not a key choice: give a number of keys (e.g. 100000), unique, or zipf:S with S above 0 (e.g. zipf:1.1)`,
   );
 }

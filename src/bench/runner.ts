@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname } from "node:path";
+import { UsageError } from "../errors/errors.js";
 import { newHdrHistogram, summarize } from "../metrics/histogram.js";
 import type { Metrics, MetricsJson } from "../metrics/metrics.js";
 import { encodeHistogram } from "../metrics/probes.js";
@@ -129,7 +130,7 @@ export interface FollowerReport {
 export async function runBenchmarks(opts: RunnerOptions): Promise<BenchReport> {
   const cases = selectCases(opts.pattern, opts.maxrate);
   if (cases.length === 0) {
-    throw new Error(`--bench ${patternText(opts.pattern)} matches no benchmark`);
+    throw new UsageError(`--bench ${patternText(opts.pattern)} matches no benchmark`);
   }
   const cores = opts.cores ?? os.availableParallelism();
   const report: BenchReport = {

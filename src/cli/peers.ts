@@ -1,3 +1,4 @@
+import { UsageError } from "../errors/errors.js";
 import type { PeerAddress } from "../node/options.js";
 
 const HOST_PORT =
@@ -9,7 +10,7 @@ const HOST_PORT =
  */
 export function parsePeers(text: string): PeerAddress[] {
   if (text.trim() === "") {
-    throw new Error(
+    throw new UsageError(
       "--peers is empty: list every member as host:port, e.g. 127.0.0.1:7001,127.0.0.1:7002",
     );
   }
@@ -20,7 +21,7 @@ export function parsePeers(text: string): PeerAddress[] {
     const id = i + 1;
     const match = HOST_PORT.exec(entry);
     if (match === null) {
-      throw new Error(
+      throw new UsageError(
         `--peers entry ${id} ${JSON.stringify(entry)} is not host:port: write e.g. 127.0.0.1:7001 or [::1]:7001`,
       );
     }
@@ -28,7 +29,7 @@ export function parsePeers(text: string): PeerAddress[] {
     const host = ipv6 ?? match[2]!;
     const port = Number(match[3]);
     if (port < 1 || port > 65535) {
-      throw new Error(
+      throw new UsageError(
         `--peers entry ${id} ${JSON.stringify(entry)} has port ${port}: use 1..65535`,
       );
     }
@@ -36,7 +37,7 @@ export function parsePeers(text: string): PeerAddress[] {
     const key = address.toLowerCase();
     const earlier = seen.get(key);
     if (earlier !== undefined) {
-      throw new Error(
+      throw new UsageError(
         `--peers entries ${earlier} and ${id} are both ${address}: give each member its own host:port`,
       );
     }

@@ -5,6 +5,7 @@ import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Epoch } from "../transport/transport.js";
 import type { PeerStorage } from "./contracts.js";
+import { PeerError } from "./errors.js";
 
 /** Negative when a is older than b, 0 when equal, positive when newer. */
 export function compareEpoch(a: Epoch, b: Epoch): number {
@@ -85,7 +86,7 @@ export function fileEpochStore(dir: string): EpochStore {
       }
       const parsed = JSON.parse(text) as Partial<Epoch>;
       if (!Number.isSafeInteger(parsed.start) || !Number.isSafeInteger(parsed.iteration)) {
-        throw new Error(`${path} is not a valid epoch file: remove it`);
+        throw new PeerError("damaged-epoch-file", `${path} is not a valid epoch file: remove it`);
       }
       return { start: parsed.start!, iteration: parsed.iteration! };
     },

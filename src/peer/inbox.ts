@@ -5,6 +5,7 @@
 import { isRaftError } from "../raft/errors.js";
 import type { Message } from "../raft/types.js";
 import type { PeerNode } from "./contracts.js";
+import { invariant } from "./errors.js";
 import { MAX_INBOUND_MESSAGES, MAX_LOCAL_MESSAGES } from "./limits.js";
 import { MessageQueue } from "./message-queue.js";
 
@@ -50,11 +51,13 @@ export class Inbox {
 
   /** Local messages from the pipeline; never dropped, so the bound is an invariant. */
   stepLocal(messages: readonly Message[]): void {
-    if (!this.local.push(messages)) {
-      throw new Error(
+    const queued = this.local.push(messages);
+    invariant(
+      queued,
+      "local-queue-bounded",
+      () =>
         `more than ${this.local.limit} local messages queued: a pipeline answers work that was never handed out`,
-      );
-    }
+    );
     this.wake();
   }
 

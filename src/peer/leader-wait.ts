@@ -2,6 +2,7 @@
 // and tests do before a run, apart from the loop that does the work.
 import type { Status } from "../raft/api.js";
 import { type Scheduler, sleep } from "./clock.js";
+import { PeerError } from "./errors.js";
 import { MIN_CAMPAIGN_RETRY_MS, WAIT_POLL_MS } from "./limits.js";
 
 /** What waiting reads from the Peer. */
@@ -29,7 +30,8 @@ export async function campaignUntilLeader(
   while (!t.isLeader()) {
     t.throwIfFailed();
     if (s.now() > deadline) {
-      throw new Error(
+      throw new PeerError(
+        "no-leader",
         `peer ${t.id} did not become leader within ${timeoutMs} ms: are the other peers running and reachable?`,
       );
     }
@@ -46,7 +48,8 @@ export async function waitForAllCaughtUp(
 ): Promise<void> {
   const ok = await waitFor(t, s, () => allCaughtUp(t), timeoutMs);
   if (!ok) {
-    throw new Error(
+    throw new PeerError(
+      "not-caught-up",
       `followers did not catch up within ${timeoutMs} ms: are the other peers running and reachable?`,
     );
   }

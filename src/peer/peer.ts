@@ -28,6 +28,7 @@ import {
   memoryEpochStore,
   openEpoch,
 } from "./epoch.js";
+import { PeerError } from "./errors.js";
 import { Inbox } from "./inbox.js";
 import { createIncarnation, type Incarnation } from "./incarnation.js";
 import { PeerInstruments } from "./instruments.js";
@@ -82,7 +83,10 @@ export class Peer {
 
   constructor(opts: PeerOptions) {
     if (opts.service?.bootstrap !== false && !opts.peerIds.includes(opts.id)) {
-      throw new Error(`peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`);
+      throw new PeerError(
+        "not-a-member",
+        `peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`,
+      );
     }
     pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
     this.opts = opts;
@@ -142,7 +146,7 @@ export class Peer {
   /** Proposes `data`; resolves once acknowledged (applied, or committed with early-ack). */
   propose(data: Uint8Array): Promise<void> {
     if (this.inc === undefined || this.inc.role !== "leader") {
-      return Promise.reject(new ProposalError("not leader"));
+      return Promise.reject(new ProposalError("not leader", "not-leader"));
     }
     return this.buffer.propose(data);
   }
@@ -210,7 +214,9 @@ export class Peer {
    * state is wiped and bootstrapped again; followers reset when the new epoch reaches them.
    */
   async newEpoch(): Promise<Epoch> {
-    if (this.opts.epochOwner === undefined) throw new Error("only the epoch owner starts epochs");
+    if (this.opts.epochOwner === undefined) {
+      throw new PeerError("not-epoch-owner", "only the epoch owner starts epochs");
+    }
     const next = { start: this.epoch.start, iteration: this.epoch.iteration + 1 };
     this.adoptEpoch(next);
     await new Promise<void>((resolve) => {

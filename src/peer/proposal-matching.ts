@@ -21,7 +21,7 @@ export function proposeFromBuffer(
   if (buffer.length === 0) return undefined;
   const taken = buffer.take(max);
   if (at.role !== "leader") {
-    rejectTaken(taken, new ProposalError("not leader"));
+    rejectTaken(taken, new ProposalError("not leader", "not-leader"));
     return undefined;
   }
   try {
@@ -56,7 +56,7 @@ export function trackProposals(
   const n = taken.datas.length;
   const last = entries[entries.length - 1];
   if (entries.length < n || last === undefined || last.data !== taken.datas[n - 1]) {
-    rejectTaken(taken, new ProposalError("not found in the appended entries"));
+    rejectTaken(taken, new ProposalError("not found in the appended entries", "lost"));
     return;
   }
   const first = entries[entries.length - n]!;

@@ -24,7 +24,7 @@ export type ProposalErrorCode =
 export class ProposalError extends RafttoyError<ProposalErrorCode> {
   constructor(
     readonly reason: string,
-    code: ProposalErrorCode = reason === "not leader" ? "not-leader" : "rejected",
+    code: ProposalErrorCode = "rejected",
   ) {
     super(code, `proposal failed: ${reason}`);
   }

@@ -1,5 +1,6 @@
 // Durations on the command line are written like Go's: a number with a unit, or several run
 // together ("1m30s"). A bare number is refused (is "5" seconds or milliseconds?), except 0.
+import { UsageError } from "../errors/errors.js";
 
 const MS_PER_UNIT: Readonly<Record<string, number>> = {
   ns: 1e-6,
@@ -21,7 +22,7 @@ export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (trimmed === "0") return 0;
   if (/^-\d|^-\.\d/.test(trimmed)) {
-    throw new Error(`"${text}" is negative: a duration is 0 or more, e.g. 5ms or 2s`);
+    throw new UsageError(`"${text}" is negative: a duration is 0 or more, e.g. 5ms or 2s`);
   }
   let ms = 0;
   let at = 0;
@@ -34,7 +35,7 @@ export function parseDuration(text: string): number {
     at = PART.lastIndex;
   }
   if (trimmed === "" || at !== trimmed.length) {
-    throw new Error(
+    throw new UsageError(
       `"${text}" is not a duration: write a number with a unit (ns, us, ms, s, m, h), e.g. 5ms or 2s`,
     );
   }
