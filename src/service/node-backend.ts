@@ -50,9 +50,11 @@ export interface NodeBackendOptions {
   /** The state machine's applied index (everything at or below it is in its view). */
   appliedIndex(): number;
   /** This node's own addresses, recorded in the cluster's member metadata once it runs. */
-  self: MemberAddresses;
+  self: MemberAddresses & { raft: string };
   /** Tells the transport where member `id`'s Raft endpoint is (a join, a changed address). */
   learnAddress(id: number, raft: string): void;
+  /** The Raft addresses known at start (--peers), for cluster(). */
+  peers?: ReadonlyMap<number, string>;
   /** Followers answer writes with BackendError("moved") instead of forwarding them. */
   redirect?: boolean;
   /** The Peer's tick and election timeout, from which the bounds below derive. */
@@ -103,6 +105,8 @@ export class NodeBackend implements KvBackend {
   private readonly log: (line: string) => void;
 
   private nextProposal: ProposalId;
+  /** Every member's Raft address this node knows of, its own included. */
+  private readonly raftAddresses = new Map<number, string>();
   private readonly pending = new Map<ProposalId, PendingWrite>();
   private appliedSeen = 0;
   private waitingReads: ReadWaiter[] = [];
@@ -130,10 +134,12 @@ export class NodeBackend implements KvBackend {
     this.nextProposal = randomBytes(6).readUIntBE(0, 6) * 16;
     this.sm.onApplied((id, index, result) => this.onApplied(id, index, result));
     this.sm.onMember((member, addresses) => {
-      if (member !== this.id) opts.learnAddress(member, addresses.raft);
+      if (addresses.raft !== undefined) this.learnRaft(member, addresses.raft);
     });
+    for (const [id, raft] of opts.peers ?? []) this.raftAddresses.set(id, raft);
+    this.raftAddresses.set(this.id, opts.self.raft);
     for (const [member, addresses] of this.sm.members()) {
-      if (member !== this.id) opts.learnAddress(member, addresses.raft);
+      if (addresses.raft !== undefined) this.learnRaft(member, addresses.raft);
     }
     this.peer = opts.createPeer({
       bootstrap: opts.bootstrap,
@@ -148,7 +154,7 @@ export class NodeBackend implements KvBackend {
           cc.nodeId !== this.id &&
           cc.context.length > 0
         ) {
-          opts.learnAddress(cc.nodeId, new TextDecoder().decode(cc.context));
+          this.learnRaft(cc.nodeId, new TextDecoder().decode(cc.context));
         }
       },
     });
@@ -260,6 +266,12 @@ export class NodeBackend implements KvBackend {
       this.pending.delete(id);
       p.resolve(result);
     }
+  }
+
+  private learnRaft(member: number, raft: string): void {
+    if (member === this.id || this.raftAddresses.get(member) === raft) return;
+    this.raftAddresses.set(member, raft);
+    this.opts.learnAddress(member, raft);
   }
 
   private newProposalId(): ProposalId {
@@ -377,7 +389,8 @@ export class NodeBackend implements KvBackend {
     const self = this.opts.self;
     if (
       known !== undefined &&
-      known.raft === self.raft &&
+      // A state machine that keeps no Raft addresses leaves that field out.
+      (known.raft === undefined || known.raft === self.raft) &&
       known.resp === self.resp &&
       known.http === self.http
     ) {
@@ -434,7 +447,7 @@ export class NodeBackend implements KvBackend {
       if (member.resp !== undefined) addresses.resp = member.resp;
       if (member.http !== undefined) addresses.http = member.http;
       const deadline = Date.now() + (this.opts.joinTimeoutMs ?? 120_000);
-      this.opts.learnAddress(id, raft);
+      this.learnRaft(id, raft);
       // Addresses first, so that every node can reach the new member once it counts.
       await this.propose([(pid) => this.sm.encodeMember(pid, id, addresses)]);
       if (this.peer.confState().voters.includes(id)) return;
@@ -554,7 +567,7 @@ export class NodeBackend implements KvBackend {
     const members: MemberInfo[] = [];
     const add = (id: number, role: MemberInfo["role"]) => {
       const a = known.get(id) ?? (id === this.id ? this.opts.self : undefined);
-      const m: MemberInfo = { id, raft: a?.raft ?? "", role };
+      const m: MemberInfo = { id, raft: this.raftAddresses.get(id) ?? a?.raft ?? "", role };
       if (a?.resp !== undefined) m.resp = a.resp;
       if (a?.http !== undefined) m.http = a.http;
       const appliedIndex = id === this.id ? applied : st.progress.get(id)?.match;

@@ -11,9 +11,12 @@ import type { KvReadView, KvResult, KvWrite } from "./contract.js";
  */
 export type ProposalId = number;
 
-/** Where a member can be reached: its Raft transport and, when announced, its client ports. */
+/**
+ * Where a member can be reached: its client ports and, where the state machine keeps it, its
+ * Raft transport address (the backend also learns those from membership changes).
+ */
 export interface MemberAddresses {
-  raft: string;
+  raft?: string;
   resp?: string;
   http?: string;
 }
