@@ -292,8 +292,10 @@ export class NodeBackend implements KvBackend {
       return Promise.resolve(this.sm.view());
     }
     return new Promise<KvReadView>((resolve, reject) => {
-      if (this.stopped) {
-        reject(new BackendError("unavailable", "the node is stopping"));
+      try {
+        this.checkOpen();
+      } catch (err) {
+        reject(err);
         return;
       }
       this.waitingReads.push({ resolve, reject, sinceMs: Date.now() });
