@@ -44,7 +44,12 @@ import {
 import { ProposalBuffer, rejectTaken } from "./proposal-buffer.js";
 import { appendedEntries, proposeFromBuffer, trackProposals } from "./proposal-matching.js";
 import { ProposalError, ProposalTracker } from "./proposal-tracker.js";
-import { openService, ServiceRequests, submitFromBuffer } from "./service-mode.js";
+import {
+  checkServicePipeline,
+  openService,
+  ServiceRequests,
+  submitFromBuffer,
+} from "./service-mode.js";
 
 export type { PeerOptions, PeerStats } from "./peer-options.js";
 export { appendedEntries } from "./proposal-matching.js";
@@ -88,7 +93,8 @@ export class Peer {
         `peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`,
       );
     }
-    pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
+    const spec = pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
+    if (opts.service !== undefined) checkServicePipeline(spec);
     this.opts = opts;
     this.id = opts.id;
     const sched = opts.scheduler ?? realScheduler;

@@ -4,6 +4,7 @@
 // forwards them to the leader) and handed over without being tracked by log index: the
 // state machine matches them by proposal id when it applies them. ReadIndex rounds and
 // membership changes are queued here for the loop's next turn.
+import type { PipelineSpec } from "../pipeline/pipeline.js";
 import type { ReadState } from "../raft/api.js";
 import { isRaftError } from "../raft/errors.js";
 import type { ConfChange } from "../raft/types.js";
@@ -26,6 +27,18 @@ export interface ServiceMode {
   onProgress(): void;
   /** A membership change was applied on this node (its context may name an address). */
   onConfChange(cc: ConfChange): void;
+}
+
+/**
+ * Throws unless every node applies what commits with pipeline `spec`: a service node matches
+ * its writes and serves its reads from its own applied state.
+ */
+export function checkServicePipeline(spec: PipelineSpec): void {
+  if (spec.lazyFollowers === true) {
+    throw new Error(
+      `pipeline ${spec.name} leaves followers' state unapplied, and a key-value node serves from its own state: choose another --pipeline`,
+    );
+  }
 }
 
 /** Opens a service node's state: whatever is stored is this node's own; no epoch applies. */

@@ -73,5 +73,7 @@ export interface PipelineSpec {
   readonly description: string;
   /** The node must be built with Config.asyncStorageWrites. */
   readonly asyncStorageWrites: boolean;
+  /** Followers leave committed entries unapplied until they lead (no follower reads). */
+  readonly lazyFollowers?: boolean;
   create(host: PipelineHost): Pipeline;
 }

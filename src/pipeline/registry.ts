@@ -41,6 +41,7 @@ const specs: readonly PipelineSpec[] = [
     name: "async-apply-early-ack-lazy-follower",
     description: "async-apply-early-ack, followers apply only membership changes",
     asyncStorageWrites: false,
+    lazyFollowers: true,
     create: (host) => new AsyncApplyPipeline(host, { earlyAck: true, lazyFollower: true }),
   },
   {

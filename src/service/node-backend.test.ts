@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { pipelineKinds, pipelineSpec } from "../pipeline/registry.js";
 import { BackendError, type KvBackend, type KvWrite } from "./contract.js";
 import { eventually, ServiceCluster, sleep } from "./testing/service-cluster.js";
 
@@ -250,4 +251,29 @@ describe("NodeBackend membership", () => {
       await c.stop();
     }
   });
+});
+
+describe("NodeBackend on every pipeline", () => {
+  it("refuses a pipeline whose followers do not apply", async () => {
+    await assert.rejects(
+      ServiceCluster.start(1, { pipeline: "async-apply-early-ack-lazy-follower" }),
+      /leaves followers' state unapplied/,
+    );
+  });
+  for (const pipeline of pipelineKinds.filter((p) => !pipelineSpec(p).lazyFollowers)) {
+    it(`${pipeline}: a write via a follower, then linearizable reads on every node`, async () => {
+      const c = await ServiceCluster.start(3, { pipeline });
+      try {
+        const f = await c.follower();
+        const results = await f.writeBatch([
+          set("p", pipeline),
+          { op: "incrby", key: enc.encode("n"), by: 3n },
+        ]);
+        assert.deepEqual(results, [{ kind: "ok" }, { kind: "integer", value: 3n }]);
+        for (const n of c.nodes.values()) assert.equal(await get(n, "p"), pipeline, `node ${n.id}`);
+      } finally {
+        await c.stop();
+      }
+    });
+  }
 });

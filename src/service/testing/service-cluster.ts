@@ -44,7 +44,12 @@ export class ServiceCluster {
   static async start(size: number, opts: ServiceClusterOptions = {}): Promise<ServiceCluster> {
     const c = new ServiceCluster(size, opts);
     c.dir = await mkdtemp(join(tmpdir(), "rafttoy-service-"));
-    await Promise.all(c.initial.map((id) => c.startNode(id, true)));
+    try {
+      await Promise.all(c.initial.map((id) => c.startNode(id, true)));
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
     return c;
   }
 
@@ -56,7 +61,21 @@ export class ServiceCluster {
     const storage = split(wal, engine);
     await reconcile(storage, dir);
     const sm = new MemoryStateMachine(storage);
-    const backend = new NodeBackend({
+    let backend: NodeBackend;
+    try {
+      backend = this.newBackend(id, bootstrap, sm);
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+    await backend.start();
+    this.nodes.set(id, backend);
+    this.storages.set(id, sm);
+    return backend;
+  }
+
+  private newBackend(id: number, bootstrap: boolean, sm: MemoryStateMachine): NodeBackend {
+    return new NodeBackend({
       id,
       bootstrap,
       stateMachine: sm,
@@ -90,10 +109,6 @@ export class ServiceCluster {
           },
         }),
     });
-    await backend.start();
-    this.nodes.set(id, backend);
-    this.storages.set(id, sm);
-    return backend;
   }
 
   async stopNode(id: number): Promise<void> {
