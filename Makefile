@@ -6,7 +6,7 @@ BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
 
-.PHONY: all build test lint typecheck bench soak leader-starts clean deps-browser
+.PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser
 
 all: build
 
@@ -27,6 +27,11 @@ lint: $(STAMP)
 
 test: build lint deps-browser
 	node --test --test-concurrency=2 dist/src
+
+# The import check alone (also part of `make test`): the layer order of
+# src/testing/layers.ts, no upward or sideways import, no cycle.
+imports: build
+	node dist/src/testing/import-scan.js
 
 # The report's browser test drives Debian's Chromium. Installed when missing (apt-get
 # update once, then install; CI and developers run as root). Without apt this fails, and

@@ -14,11 +14,8 @@ import { encodePing, readPing } from "./codec/ping.js";
 import type { RaftServiceDefinition } from "./grpc-service.js";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import { Reachability } from "./reachability.js";
+import type { TransportLogger as Logger } from "./transport.js";
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-}
 
 export interface PeerLinkOptions {
   maxMessageBytes: number;

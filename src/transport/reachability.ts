@@ -1,7 +1,7 @@
 // Whether a link's peer is up, as both transports' links log it: the first failure after
 // the peer was reachable is logged, later ones are not until it is reachable again (a peer
 // down for a minute would otherwise log every retry); every failure is still reported.
-import type { Logger } from "./grpc-peer-link.js";
+import type { TransportLogger as Logger } from "./transport.js";
 
 export class Reachability {
   private reportedDown = false;

@@ -1,11 +1,10 @@
 // The transport registry: every kind by name, so a new transport is one file and one line.
 import { TransportError } from "./errors.js";
-import type { Logger } from "./grpc-peer-link.js";
 import { GrpcTransport } from "./grpc-transport.js";
 import { LocalNetwork } from "./local-transport.js";
 import type { NetDelay } from "./net-delay.js";
 import { TcpTransport } from "./tcp-transport.js";
-import type { Transport } from "./transport.js";
+import type { TransportLogger as Logger, Transport } from "./transport.js";
 
 export interface TransportConfig {
   /** This peer's id. */

@@ -9,10 +9,10 @@
 // socket write (cork, write each frame, uncork: one writev), flushed from a microtask so the
 // frames leave before the sender's next await.
 import type { Socket } from "node:net";
-import type { Logger } from "./grpc-peer-link.js";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import { Reachability } from "./reachability.js";
 import { FRAME_HEADER_BYTES, FrameKind, frameHeader } from "./tcp-frames.js";
+import type { TransportLogger as Logger } from "./transport.js";
 
 /** A turn's frames up to this size are copied into one buffer and written with one write. */
 const JOIN_BELOW_BYTES = 16 * 1024;

@@ -7,9 +7,8 @@ import { after, describe, test } from "node:test";
 import type { Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
 import { freePorts } from "./free-ports.js";
-import type { Logger } from "./grpc-peer-link.js";
 import type { NetDelay } from "./net-delay.js";
-import type { Epoch, InboundBatch, Transport } from "./transport.js";
+import type { Epoch, InboundBatch, TransportLogger as Logger, Transport } from "./transport.js";
 
 /** What the suite may configure; each transport maps it onto its own options. */
 export interface ConformanceOptions {

@@ -7,10 +7,14 @@ import type { Message } from "../raft/types.js";
 import { checkPeers, checkPositive } from "./address.js";
 import { TransportError } from "./errors.js";
 import { groupByDestination } from "./group.js";
-import type { Logger } from "./grpc-peer-link.js";
 import { LinkLatency, PING_INTERVAL_MS } from "./link-latency.js";
 import type { NetDelay } from "./net-delay.js";
-import type { Epoch, InboundBatch, TransportStats } from "./transport.js";
+import type {
+  Epoch,
+  InboundBatch,
+  TransportLogger as Logger,
+  TransportStats,
+} from "./transport.js";
 import { UnreachableReporter } from "./unreachable.js";
 
 export const MiB = 1024 * 1024;

@@ -2,6 +2,12 @@
 // the sender's test epoch; incoming batches are handed to one handler.
 import type { Message } from "../raft/types.js";
 
+/** Where a transport says that a link went down or came back. */
+export interface TransportLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
 /** A test epoch: the leader process's start time and benchmark iteration. */
 export interface Epoch {
   /** Milliseconds since the Unix epoch when the leader process started. */
