@@ -16,7 +16,6 @@ import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import { Reachability } from "./reachability.js";
 import type { TransportLogger as Logger } from "./transport.js";
 
-
 export interface PeerLinkOptions {
   maxMessageBytes: number;
   maxQueueBytes: number;

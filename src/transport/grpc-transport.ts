@@ -17,7 +17,6 @@ import { MiB, TransportCore, type TransportCoreOptions } from "./transport-core.
 
 export { parseAddress } from "./address.js";
 
-
 /** maxMessageBytes bounds one gRPC message; maxQueue* count batches waiting for the stream. */
 export interface GrpcTransportOptions extends TransportCoreOptions {
   /**
