@@ -84,7 +84,9 @@ function runWriter(dir: string, seed: number, rng: SeededRng, window: number): P
     const kill = () => child.kill("SIGKILL");
     child.on("message", (m: { opening?: boolean; ready?: boolean; done?: number }) => {
       if (m.opening && killDuringOpen) setTimeout(kill, rng.intn(4));
-      if (m.ready && !killDuringOpen) setTimeout(kill, 5 + rng.intn(120));
+      // Timed from the first resolved append, not from the open: on a loaded machine a
+      // fixed time after the open could pass every round before one append resolves.
+      if (m.done === 0 && !killDuringOpen) setTimeout(kill, 5 + rng.intn(120));
       if (m.done !== undefined) reported = m.done + 1;
     });
     child.on("error", reject);
