@@ -40,7 +40,7 @@ describe("the import check", () => {
     const result = scanImports(root);
     assert.deepEqual(
       result.violations.map((v) => `${v.arrow.from}:${v.arrow.line} ${v.reason}`),
-      ["raft/log.ts:2 upward: raft (layer 0) imports node (layer 5)"],
+      ["raft/log.ts:2 upward: raft (layer 1) imports node (layer 6)"],
     );
   });
 
@@ -53,8 +53,8 @@ describe("the import check", () => {
     });
     const reasons = scanImports(root).violations.map((v) => `${v.arrow.from} ${v.reason}`);
     assert.deepEqual(reasons.sort(), [
-      "peer/peer.ts upward: peer (layer 4) imports node (layer 5)",
-      "storage/wal.ts sideways: storage and transport are siblings in layer 2",
+      "peer/peer.ts upward: peer (layer 5) imports node (layer 6)",
+      "storage/wal.ts sideways: storage and transport are siblings in layer 3",
     ]);
   });
 
@@ -70,7 +70,7 @@ describe("the import check", () => {
     });
     const reasons = scanImports(root).violations.map((v) => `${v.arrow.from} ${v.reason}`);
     assert.deepEqual(reasons.sort(), [
-      "cmd/bin.ts upward: cmd (layer 8) imports testing (layer 9)",
+      "cmd/bin.ts upward: cmd (layer 9) imports testing (layer 10)",
       "raft/raft.ts the core (src/raft/*.ts) imports its tool src/raft/sim/world.ts",
     ]);
   });
