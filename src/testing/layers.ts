@@ -9,10 +9,11 @@
 
 /** Lowest first. Each entry lists the top-level folders of src/ that form one layer. */
 export const LAYERS: readonly (readonly string[])[] = [
-  // The error base every component's coded errors extend; pure text/number conversions.
-  ["errors", "units"],
-  // The consensus core (with its simulator and transcript driver in subfolders).
-  ["raft"],
+  // The error base every component's coded errors extend.
+  ["errors"],
+  // The consensus core (with its simulator and transcript driver in subfolders) and pure
+  // text/number conversions (durations).
+  ["raft", "units"],
   // The proposal format (what the engines apply) and the metrics recorders.
   ["codec", "proposal", "metrics"],
   // The concrete components: WALs and engines, transports.
