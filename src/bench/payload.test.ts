@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeProposal } from "../codec/proposal.js";
+import { decodeProposal } from "../proposal/proposal.js";
 import { proposalPayloadMaker } from "./payload.js";
 
 describe("proposalPayloadMaker", () => {

@@ -1,6 +1,6 @@
-// Benchmark payloads in the project's proposal format (src/codec/proposal.ts), so an engine
+// Benchmark payloads in the project's proposal format (src/proposal/proposal.ts), so an engine
 // applies them as key-value writes. One maker for every workload and binary.
-import { fillProposal, minPayloadSize } from "../codec/proposal.js";
+import { fillProposal, minPayloadSize } from "../proposal/proposal.js";
 import { DEFAULT_KEYS, type KeySpec, keyChooser } from "./keys.js";
 
 /**

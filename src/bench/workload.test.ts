@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeProposal } from "../codec/proposal.js";
 import { ProposalError } from "../peer/proposal-tracker.js";
+import { decodeProposal } from "../proposal/proposal.js";
 import { RaftError } from "../raft/errors.js";
 import { WireFormatError } from "../transport/errors.js";
 import { DEFAULT_KEYS } from "./keys.js";

@@ -2,11 +2,12 @@
 // storage components, for end-to-end tests of the peer and every pipeline, and helpers that
 // propose recognisable payloads and read back what each node logged and applied. Peer 1
 // owns the test epoch, as the leader process does.
-import { decodeProposal, encodeProposal } from "../codec/proposal.js";
+
 import { rawNodeBinding } from "../node/raft-binding.js";
 import type { CompactEvery } from "../peer/compaction.js";
 import type { PeerStorage } from "../peer/contracts.js";
 import { Peer, type PeerOptions } from "../peer/peer.js";
+import { decodeProposal, encodeProposal } from "../proposal/proposal.js";
 import { EntryType } from "../raft/types.js";
 import { decodeKvSnapshot } from "../storage/engine/kv-snapshot.js";
 import { MemEngine } from "../storage/engine/mem-engine.js";

@@ -2,7 +2,7 @@
 // its scheduling promises, asserted on counted messages and its own counters, never on time.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { encodeProposal } from "../codec/proposal.js";
+import { encodeProposal } from "../proposal/proposal.js";
 import { decodeConfChange } from "../raft/confchange.js";
 import { RawNode } from "../raft/rawnode.js";
 import { type Message, MessageType } from "../raft/types.js";

@@ -3,45 +3,17 @@
 // mode). Front-ends are written against KvBackend only, so they can be tested over a backend
 // that runs in one process and served over a real three-node cluster unchanged.
 
-/** A write, replicated through the log and applied by every node's state machine in order. */
-export type KvWrite =
-  | { op: "set"; key: Uint8Array; value: Uint8Array; condition?: "nx" | "xx" }
-  | { op: "mset"; pairs: readonly (readonly [Uint8Array, Uint8Array])[] }
-  | { op: "del"; keys: readonly Uint8Array[] }
-  | { op: "incrby"; key: Uint8Array; by: bigint }
-  | { op: "push"; key: Uint8Array; values: readonly Uint8Array[]; end: "left" | "right" }
-  | { op: "pop"; key: Uint8Array; end: "left" | "right" };
+// The state machine's vocabulary lives beside the proposal format (the engines apply it and
+// sit below the service); re-exported here so the front-ends need only this file.
+export type {
+  KvReadView,
+  KvResult,
+  KvResultErrorCode,
+  KvWrite,
+  MemberAddresses,
+} from "../proposal/kv.js";
 
-/**
- * What applying a write produced, computed by the state machine (the same on every node):
- * set → "ok" or "not-set" (a failed NX/XX condition); mset → "ok"; del → integer (keys
- * removed); incrby → integer (the new value); push → integer (the list's new length);
- * pop → bulk (null when the list is empty or absent). A write the state machine refuses
- * (incr of a non-integer, a list operation on a string) is an error result, not an exception.
- */
-export type KvResult =
-  | { kind: "ok" }
-  | { kind: "not-set" }
-  | { kind: "integer"; value: bigint }
-  | { kind: "bulk"; value: Uint8Array | null }
-  | { kind: "error"; code: KvResultErrorCode; message: string };
-
-export type KvResultErrorCode = "not-integer" | "overflow" | "wrong-type";
-
-/** A consistent view of the applied state: linearizable or stale, as the read asked. */
-export interface KvReadView {
-  get(key: Uint8Array): Uint8Array | null;
-  /** 1 when the key holds a string or a list. */
-  exists(key: Uint8Array): boolean;
-  /** Every key (string or list) matching a Redis glob pattern, in byte order. */
-  keys(pattern: Uint8Array): Uint8Array[];
-  /** Keys whose bytes start with `prefix`, with their string values, in byte order. */
-  scanPrefix(prefix: Uint8Array, limit: number): [Uint8Array, Uint8Array][];
-  /** Number of keys (strings and lists). */
-  size(): number;
-  /** Length of the list at `key` (0 when absent); null when the key holds a string. */
-  listLength(key: Uint8Array): number | null;
-}
+import type { KvReadView, KvResult, KvWrite } from "../proposal/kv.js";
 
 export type ReadMode = "linearizable" | "stale";
 

@@ -3,8 +3,9 @@
 // travel as ordinary benchmark proposals (id = proposal id, key = the command as JSON, empty
 // value), so the real WALs and engines carry and apply them unchanged, and it keeps the keys
 // they write in memory. Its state does not survive a restart or arrive by snapshot.
-import { decodeProposal, encodeProposal } from "../../codec/proposal.js";
+
 import type { PeerStorage } from "../../peer/contracts.js";
+import { decodeProposal, encodeProposal } from "../../proposal/proposal.js";
 import { type Entry, EntryType } from "../../raft/types.js";
 import type { KvReadView, KvResult, KvWrite } from "../contract.js";
 import type { MemberAddresses, ProposalId, ServiceStateMachine } from "../state-machine.js";

@@ -1,8 +1,10 @@
 // What applying a batch of committed entries means for a key-value engine, shared by every
-// engine: normal entries with data carry proposals (src/codec/proposal.ts) whose key is set
-// to their value; empty entries (a new leader's first entry) and configuration changes
-// (membership goes through setConfState) change no key.
-import { decodeProposal } from "../../codec/proposal.js";
+// engine: normal entries with data carry plain puts (src/proposal/proposal.ts) whose key is
+// set to their value, or commands (src/proposal/command.ts, applied by kv-apply.ts); empty
+// entries (a new leader's first entry) and configuration changes (membership goes through
+// setConfState) change no key.
+import { type DecodedCommand, decodeCommand } from "../../proposal/command.js";
+import { decodeProposal } from "../../proposal/proposal.js";
 import { type Entry, EntryType } from "../../raft/types.js";
 import { EngineError } from "../errors.js";
 
@@ -44,4 +46,23 @@ export function unapplied(entries: readonly Entry[], applied: number): readonly 
     }
   }
   return skip === 0 ? entries : entries.slice(skip);
+}
+
+/** Decodes a command entry; a malformed one throws naming the entry. */
+export function decodeEntryCommand(e: Entry): DecodedCommand {
+  try {
+    return decodeCommand(e.data);
+  } catch (err) {
+    throw new EngineError(
+      "apply-failed",
+      `cannot apply entry ${e.index} (term ${e.term}): ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Whether `bytes` begins with `prefix`. */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { encodeProposal } from "../../codec/proposal.js";
+import { encodeProposal } from "../../proposal/proposal.js";
 import { SeededRng } from "../../raft/rng.js";
 import { type Entry, EntryType, emptyHardState } from "../../raft/types.js";
 import type { Engine } from "./engine.js";

@@ -1,7 +1,8 @@
 // The state-machine contract: hard state plus the applied key-value map.
+import type { KvReadView, KvResult, MemberAddresses } from "../../proposal/kv.js";
 import type { ConfState, Entry, HardState, Snapshot } from "../../raft/types.js";
 
-export interface Engine {
+export interface Engine extends KvStateMachine {
   /** Registry name: "mem", "lmdb". */
   readonly kind: string;
   hardState(): HardState;
@@ -23,4 +24,33 @@ export interface Engine {
   /** Wipes everything (a new test epoch). */
   clear(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Told of every command's result (kind 2 and 3 entries, src/proposal/command.ts) in apply
+ * order, on every node: `id` is the proposer's id from the entry, `index` the entry's log
+ * index. Plain puts (the benchmark's kind 1) report nothing, so a node nobody listens to pays
+ * nothing for results. Called once the batch holding the entry is applied (a read view then
+ * already shows it); a listener must not throw and must not call back into the engine's writes.
+ */
+export interface ApplyListener {
+  onApplied(id: number, index: number, result: KvResult): void;
+}
+
+/**
+ * The key-value side of an engine, used by the service: who hears results, what reads see,
+ * and the member metadata (client addresses) kept under a reserved namespace.
+ */
+export interface KvStateMachine {
+  /** Sets the one listener (undefined: none, the default). */
+  setApplyListener(listener: ApplyListener | undefined): void;
+  /** A live view of the applied keys (see KvReadView). */
+  readView(): KvReadView;
+  /** Every member's client addresses as applied (member-addresses commands, snapshots). */
+  memberAddresses(): ReadonlyMap<number, MemberAddresses>;
+  /**
+   * The longest key this engine stores: a longer one fails the whole apply, so the service
+   * must refuse it before proposing (Infinity for mem).
+   */
+  readonly maxKeyBytes: number;
 }

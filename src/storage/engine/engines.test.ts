@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { encodeProposal } from "../../codec/proposal.js";
+import { encodeProposal } from "../../proposal/proposal.js";
 import { EntryType } from "../../raft/types.js";
 import { engineConformance } from "./conformance.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
@@ -43,12 +43,35 @@ test("kv snapshot data round trips and rejects damage", () => {
     ] as [Uint8Array, Uint8Array][],
   };
   const data = encodeKvSnapshot(s);
-  assert.deepEqual(decodeKvSnapshot(data), s);
+  assert.deepEqual(decodeKvSnapshot(data), { ...s, lists: [], members: [] });
+  const full = {
+    ...s,
+    lists: [
+      [enc.encode("q"), [enc.encode("a\r\n"), Uint8Array.of(0, 255)]],
+      [new Uint8Array(0), [new Uint8Array(0)]],
+    ] as [Uint8Array, Uint8Array[]][],
+    members: [
+      [1, { resp: "127.0.0.1:6379", http: "127.0.0.1:8080" }],
+      [2, { http: "h:1" }],
+      [3, {}],
+    ] as [number, { resp?: string; http?: string }][],
+  };
+  assert.deepEqual(decodeKvSnapshot(encodeKvSnapshot(full)), full);
+  // Version 1 (strings only) is still read.
+  const v1 = Uint8Array.of(1, 5, 2, 0, 0, 1, 1, 0x6b, 1, 0x76);
+  assert.deepEqual(decodeKvSnapshot(v1), {
+    index: 5,
+    term: 2,
+    confState: { voters: [], learners: [] },
+    pairs: [[enc.encode("k"), enc.encode("v")]],
+    lists: [],
+    members: [],
+  });
   assert.throws(() => decodeKvSnapshot(new Uint8Array(0)), /malformed snapshot: no data/);
-  assert.throws(() => decodeKvSnapshot(Uint8Array.of(2)), /version 2/);
+  assert.throws(() => decodeKvSnapshot(Uint8Array.of(3)), /version 3/);
   assert.throws(() => decodeKvSnapshot(data.subarray(0, data.length - 1)), /runs past the end/);
   assert.throws(() => decodeKvSnapshot(Uint8Array.of(...data, 0)), /trailing bytes/);
-  assert.throws(() => decodeKvSnapshot(Uint8Array.of(1, 1, 1, 0x7f)), /voter count 127/);
+  assert.throws(() => decodeKvSnapshot(Uint8Array.of(2, 1, 1, 0x7f)), /voter count 127/);
 });
 
 test("lmdb engine refuses a key beyond its size limit, naming the limit", async () => {

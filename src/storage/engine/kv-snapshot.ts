@@ -1,59 +1,119 @@
-// The engine's snapshot format: the applied key-value map with the point it was taken at,
-// so that a snapshot's data alone can rebuild an engine. Layout (varints little-endian):
+// The engine's snapshot format: the applied key space (strings, lists) and the member
+// metadata with the point it was taken at, so that a snapshot's data alone can rebuild an
+// engine. Layout (varints little-endian; "bytes" = varint length + the bytes):
 //
-//   u8 version (= 1) | varint index | varint term
+//   u8 version (= 2) | varint index | varint term
 //   | varint voterCount | voters... | varint learnerCount | learners...
-//   | varint pairCount | (varint keyLen | key | varint valueLen | value)...
-import { readVarint, type VarintCursor, varintSize, writeVarint } from "../../codec/varint.js";
+//   | varint pairCount | (bytes key | bytes value)...
+//   | varint listCount | (bytes key | varint n | (bytes element) x n)...      (version 2)
+//   | varint memberCount | (varint id | u8 present (bit 0 resp, bit 1 http)
+//                           | bytes resp | bytes http, each when present)...   (version 2)
+//
+// Version 1 (strings only, no list or member section) is still read.
+import type { MemberAddresses } from "../../proposal/kv.js";
+import { readVarint, type VarintCursor, varintSize, writeVarint } from "../../proposal/varint.js";
 import type { ConfState } from "../../raft/types.js";
 import { EngineError } from "../errors.js";
 
-const VERSION = 1;
+const VERSION = 2;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 export interface KvSnapshot {
   index: number;
   term: number;
   confState: ConfState;
-  /** Key-value pairs; decoded pairs are views into the snapshot data. */
+  /** String keys and values; decoded pairs are views into the snapshot data. */
   pairs: [key: Uint8Array, value: Uint8Array][];
+  /** List keys with their elements, head first (absent when encoding: none). */
+  lists?: [key: Uint8Array, elements: Uint8Array[]][];
+  /** Member metadata (absent when encoding: none). */
+  members?: [id: number, addresses: MemberAddresses][];
+}
+
+function bytesSize(b: Uint8Array): number {
+  return varintSize(b.length) + b.length;
 }
 
 export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
   const { voters, learners } = s.confState;
+  const lists = s.lists ?? [];
+  const members = (s.members ?? []).map(
+    ([id, a]) =>
+      [
+        id,
+        a.resp === undefined ? undefined : utf8.encode(a.resp),
+        a.http === undefined ? undefined : utf8.encode(a.http),
+      ] as const,
+  );
   let size = 1 + varintSize(s.index) + varintSize(s.term);
   size += varintSize(voters.length) + varintSize(learners.length) + varintSize(s.pairs.length);
   for (const id of voters) size += varintSize(id);
   for (const id of learners) size += varintSize(id);
-  for (const [k, v] of s.pairs) {
-    size += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
+  for (const [k, v] of s.pairs) size += bytesSize(k) + bytesSize(v);
+  size += varintSize(lists.length);
+  for (const [k, elements] of lists) {
+    size += bytesSize(k) + varintSize(elements.length);
+    for (const e of elements) size += bytesSize(e);
+  }
+  size += varintSize(members.length);
+  for (const [id, resp, http] of members) {
+    size += varintSize(id) + 1;
+    if (resp !== undefined) size += bytesSize(resp);
+    if (http !== undefined) size += bytesSize(http);
   }
   const out = new Uint8Array(size);
   out[0] = VERSION;
-  let pos = writeVarint(out, 1, s.index);
-  pos = writeVarint(out, pos, s.term);
-  pos = writeVarint(out, pos, voters.length);
-  for (const id of voters) pos = writeVarint(out, pos, id);
-  pos = writeVarint(out, pos, learners.length);
-  for (const id of learners) pos = writeVarint(out, pos, id);
-  pos = writeVarint(out, pos, s.pairs.length);
+  let pos = 1;
+  const num = (n: number): void => {
+    pos = writeVarint(out, pos, n);
+  };
+  const bytes = (b: Uint8Array): void => {
+    pos = writeVarint(out, pos, b.length);
+    out.set(b, pos);
+    pos += b.length;
+  };
+  num(s.index);
+  num(s.term);
+  num(voters.length);
+  for (const id of voters) num(id);
+  num(learners.length);
+  for (const id of learners) num(id);
+  num(s.pairs.length);
   for (const [k, v] of s.pairs) {
-    pos = writeVarint(out, pos, k.length);
-    out.set(k, pos);
-    pos = writeVarint(out, pos + k.length, v.length);
-    out.set(v, pos);
-    pos += v.length;
+    bytes(k);
+    bytes(v);
+  }
+  num(lists.length);
+  for (const [k, elements] of lists) {
+    bytes(k);
+    num(elements.length);
+    for (const e of elements) bytes(e);
+  }
+  num(members.length);
+  for (const [id, resp, http] of members) {
+    num(id);
+    out[pos++] = (resp === undefined ? 0 : 1) | (http === undefined ? 0 : 2);
+    if (resp !== undefined) bytes(resp);
+    if (http !== undefined) bytes(http);
   }
   return out;
 }
 
+/** A decoded snapshot: every section present. */
+export type DecodedKvSnapshot = Required<KvSnapshot>;
+
 /** Decodes snapshot data; throws an Error starting "malformed snapshot" on bad input. */
-export function decodeKvSnapshot(data: Uint8Array): KvSnapshot {
+export function decodeKvSnapshot(data: Uint8Array): DecodedKvSnapshot {
   try {
-    if (data.length === 0 || data[0] !== VERSION) {
+    if (data.length === 0 || (data[0] !== 1 && data[0] !== VERSION)) {
       throw new RangeError(
-        data.length === 0 ? "no data" : `version ${data[0]} is not the supported ${VERSION}`,
+        data.length === 0
+          ? "no data"
+          : `version ${data[0]} is not a supported one (1 or ${VERSION})`,
       );
     }
+    const version = data[0];
     const cur: VarintCursor = { value: 0, pos: 1 };
     const next = (): number => {
       readVarint(data, cur);
@@ -81,8 +141,30 @@ export function decodeKvSnapshot(data: Uint8Array): KvSnapshot {
       const key = bytes();
       pairs[i] = [key, bytes()];
     }
+    const lists: [Uint8Array, Uint8Array[]][] = [];
+    const members: [number, MemberAddresses][] = [];
+    if (version === VERSION) {
+      const listCount = count("list");
+      for (let i = 0; i < listCount; i++) {
+        const key = bytes();
+        const n = count("element");
+        if (n === 0) throw new RangeError("an empty list (lists are never empty)");
+        lists.push([key, Array.from({ length: n }, bytes)]);
+      }
+      const memberCount = count("member");
+      for (let i = 0; i < memberCount; i++) {
+        const id = next();
+        if (cur.pos >= data.length) throw new RangeError("member flags run past the end");
+        const present = data[cur.pos++]!;
+        if (present > 3) throw new RangeError(`member flags ${present} are unknown`);
+        const addresses: MemberAddresses = {};
+        if (present & 1) addresses.resp = utf8Decoder.decode(bytes());
+        if (present & 2) addresses.http = utf8Decoder.decode(bytes());
+        members.push([id, addresses]);
+      }
+    }
     if (cur.pos !== data.length) throw new RangeError(`${data.length - cur.pos} trailing bytes`);
-    return { index, term, confState: { voters, learners }, pairs };
+    return { index, term, confState: { voters, learners }, pairs, lists, members };
   } catch (err) {
     throw new EngineError("malformed-snapshot", `malformed snapshot: ${(err as Error).message}`);
   }

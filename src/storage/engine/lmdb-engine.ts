@@ -1,17 +1,28 @@
-// The engine on lmdb: the applied map in one database (each key stored with a one-byte
-// prefix, since lmdb refuses empty keys), hard state, conf state and the applied point in
-// another. A batch of applied entries and the new applied index commit in one transaction,
+// The engine on lmdb: the applied key space in one database (lmdb-keyspace.ts: strings,
+// lists, each key stored with a one-byte prefix, since lmdb refuses empty keys), hard state,
+// conf state, member metadata and the applied point in another. A batch of applied entries and the new applied index commit in one transaction,
 // so after a crash the map and appliedIndex() always agree. Applies are not synced: losing
 // the last ones in a power cut only means re-applying them from the log. Nor are they
 // awaited: an apply (or a hard state that need not be durable, a commit index) is queued
 // on lmdb's write thread and the call returns at once; a failed commit poisons the engine
 // and the next call says so. Waiting for each queued commit to become visible cost ~2 ms
 // per Ready at conc=1 (lmdb's write thread commits, then the loop hears of it), on the path
-// of every proposal. Readers of the map (snapshot) wait for the queue.
+// of every proposal. Commands' writes are read back through an overlay until visible
+// (lmdb-keyspace.ts); a snapshot reads what lmdb has committed, at the applied point
+// committed with it.
 import type { Database, RootDatabase } from "lmdb";
+import { entryKind } from "../../proposal/command.js";
+import type {
+  KvReadView,
+  KvResult,
+  KvWrite,
+  MemberAddresses,
+  StateCommand,
+} from "../../proposal/kv.js";
 import {
   type ConfState,
   type Entry,
+  EntryType,
   emptyHardState,
   type HardState,
   type Snapshot,
@@ -19,14 +30,21 @@ import {
 import { EngineError } from "../errors.js";
 import { type CommitPromise, type LmdbEnvOptions, openLmdbEnv, settle } from "../lmdb-env.js";
 import { StorageFault } from "../storage-fault.js";
-import { forEachPut, unapplied } from "./apply.js";
-import type { Engine } from "./engine.js";
+import { decodeEntryCommand, forEachPut, startsWith, unapplied } from "./apply.js";
+import type { ApplyListener, Engine } from "./engine.js";
+import { globMatch, literalPrefix } from "./glob.js";
+import { applyKvWrite, OK } from "./kv-apply.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
+import {
+  LIST_PREFIX,
+  LmdbKeySpace,
+  MAX_KEY_BYTES,
+  STRING_PREFIX,
+  storedKey,
+} from "./lmdb-keyspace.js";
 import { checkSnapshotAgrees } from "./mem-engine.js";
 
-const KEY_PREFIX = 0x6b;
-/** lmdb's key size limit (511 bytes in older builds; lmdb-js allows 1978) minus the prefix. */
-export const MAX_KEY_BYTES = 1977;
+export { MAX_KEY_BYTES };
 
 const META_HARD = "hard";
 /** Commits an apply may leave queued before it waits for lmdb's write thread. */
@@ -34,26 +52,20 @@ const MAX_QUEUED_COMMITS = 256;
 const ENGINE_COMMIT_DELAY_MS = 10;
 const META_CONF = "conf";
 const META_APPLIED = "applied";
+const META_MEMBERS = "members";
 
 interface AppliedPoint {
   index: number;
   term: number;
 }
 
-type MetaValue = HardState | ConfState | AppliedPoint;
+type MemberList = [id: number, addresses: MemberAddresses][];
+type MetaValue = HardState | ConfState | AppliedPoint | MemberList;
 
-function storedKey(key: Uint8Array): Buffer {
-  if (key.byteLength > MAX_KEY_BYTES) {
-    throw new RangeError(
-      `key of ${key.byteLength} bytes exceeds the lmdb engine's limit of ${MAX_KEY_BYTES}: ` +
-        "propose shorter keys",
-    );
-  }
-  const b = Buffer.allocUnsafe(key.byteLength + 1);
-  b[0] = KEY_PREFIX;
-  b.set(key, 1);
-  return b;
-}
+/** One decoded entry of a batch applied the ordered way. */
+type Step =
+  | { kind: "put"; key: Uint8Array; value: Uint8Array }
+  | { kind: "command"; index: number; id: number; command: StateCommand };
 
 export interface LmdbEngineOptions {
   /** Label used in messages (the directory). */
@@ -64,6 +76,7 @@ export interface LmdbEngineOptions {
 
 export class LmdbEngine implements Engine {
   readonly kind = "lmdb";
+  readonly maxKeyBytes = MAX_KEY_BYTES;
 
   private readonly kv: Database<Uint8Array, Buffer>;
   private readonly meta: Database<MetaValue, string>;
@@ -76,6 +89,15 @@ export class LmdbEngine implements Engine {
   private queued = 0;
   private failure: Error | undefined;
   private closed = false;
+  private readonly space: LmdbKeySpace;
+  private members: Map<number, MemberAddresses>;
+  private listener: ApplyListener | undefined;
+  private readonly view: KvReadView;
+  /** Writes holding plain puts (not in the overlay) counted up to the last one queued. */
+  private lastUntracked = 0;
+  /** Writes whose commit is visible, counted the same way. */
+  private visibleWrites = 0;
+  private writeCount = 0;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -93,6 +115,9 @@ export class LmdbEngine implements Engine {
       index: 0,
       term: 0,
     };
+    this.members = new Map((this.meta.get(META_MEMBERS) as MemberList | undefined) ?? []);
+    this.space = new LmdbKeySpace(this.kv);
+    this.view = new LmdbReadView(this.space);
   }
 
   static attach(env: RootDatabase, opts: LmdbEngineOptions): LmdbEngine {
@@ -142,22 +167,101 @@ export class LmdbEngine implements Engine {
     await this.settle(commit, true);
   }
 
+  setApplyListener(listener: ApplyListener | undefined): void {
+    this.listener = listener;
+  }
+
+  readView(): KvReadView {
+    return this.view;
+  }
+
+  memberAddresses(): ReadonlyMap<number, MemberAddresses> {
+    return this.members;
+  }
+
   async applyEntries(entries: readonly Entry[]): Promise<void> {
     this.checkWritable();
-    const fresh = unapplied(entries, this.applied.index);
+    let fresh = unapplied(entries, this.applied.index);
     if (fresh.length === 0) return;
-    // Decode and check every key before writing: a bad batch writes nothing.
-    const puts: [Buffer, Uint8Array][] = [];
-    forEachPut(fresh, (k, v) => puts.push([storedKey(k), v]));
-    const last = fresh[fresh.length - 1]!;
-    const point = { index: last.index, term: last.term };
-    this.write(() => {
-      for (const [k, v] of puts) this.kv.put(k, v);
-      return this.meta.put(META_APPLIED, point);
-    });
-    this.applied = point;
+    if (this.space.listCount > 0 || fresh.some(isCommandEntry)) {
+      // Commands read the state: earlier plain puts must be visible to lmdb's reads first.
+      if (this.visibleWrites < this.lastUntracked) {
+        await this.pending;
+        this.checkWritable();
+        fresh = unapplied(entries, this.applied.index);
+        if (fresh.length === 0) return;
+      }
+      this.applySteps(fresh);
+    } else {
+      // The benchmark's path: plain puts, nothing to read back. Decode and check every key
+      // before writing: a bad batch writes nothing.
+      const puts: [Buffer, Uint8Array][] = [];
+      forEachPut(fresh, (k, v) => puts.push([storedKey(STRING_PREFIX, k), v]));
+      const point = appliedPoint(fresh);
+      this.write(() => {
+        for (const [k, v] of puts) this.kv.put(k, v);
+        return this.meta.put(META_APPLIED, point);
+      });
+      if (puts.length > 0) this.lastUntracked = this.writeCount;
+      this.applied = point;
+    }
     // Bounded: when lmdb's write thread falls far behind, wait for it.
     if (this.queued > MAX_QUEUED_COMMITS) await this.pending;
+  }
+
+  /** Decodes the whole batch (a bad entry writes nothing), then applies it in order. */
+  private applySteps(fresh: readonly Entry[]): void {
+    const steps: Step[] = [];
+    for (const e of fresh) {
+      if (e.type !== EntryType.Normal || e.data.byteLength === 0) continue;
+      if (entryKind(e.data) === "put") {
+        forEachPut([e], (key, value) => {
+          storedKey(STRING_PREFIX, key); // checks the length before anything changes
+          steps.push({ kind: "put", key, value });
+        });
+      } else {
+        const { id, command } = decodeEntryCommand(e);
+        for (const key of commandKeys(command)) storedKey(STRING_PREFIX, key);
+        steps.push({ kind: "command", index: e.index, id, command });
+      }
+    }
+    const space = this.space;
+    const listener = this.listener;
+    const results: [number, number, KvResult][] = [];
+    let membersChanged = false;
+    for (const step of steps) {
+      if (step.kind === "put") {
+        space.setString(step.key, step.value);
+        continue;
+      }
+      const c = step.command;
+      let result: KvResult;
+      if (c.op === "member-addresses" || c.op === "forget-member") {
+        if (c.op === "member-addresses") this.members.set(c.id, { ...c.addresses });
+        else this.members.delete(c.id);
+        membersChanged = true;
+        result = OK;
+      } else {
+        result = applyKvWrite(space, c);
+      }
+      if (listener !== undefined) results.push([step.id, step.index, result]);
+    }
+    const point = appliedPoint(fresh);
+    const batch = space.takeBatch();
+    const members = membersChanged ? [...this.members] : undefined;
+    this.write(
+      () => {
+        for (const [k, v] of batch.writes) {
+          if (v === null) this.kv.remove(k);
+          else this.kv.put(k, v);
+        }
+        if (members !== undefined) this.meta.put(META_MEMBERS, members);
+        return this.meta.put(META_APPLIED, point);
+      },
+      () => space.visible(batch),
+    );
+    this.applied = point;
+    for (const [id, index, result] of results) listener!.onApplied(id, index, result);
   }
 
   appliedIndex(): number {
@@ -166,35 +270,56 @@ export class LmdbEngine implements Engine {
 
   private lastCommit: CommitPromise | undefined;
 
+  /**
+   * A snapshot of what lmdb has committed (after waiting for the queue), read in one
+   * synchronous run, so the key space, the members and the applied point it records were
+   * committed together (commands applied meanwhile are in the overlay, not in it).
+   */
   async snapshot(): Promise<Snapshot> {
     this.checkWritable();
     await this.pending;
-    const pairs: [Uint8Array, Uint8Array][] = [];
-    for (const { key, value } of this.kv.getRange()) pairs.push([key.subarray(1), value]);
-    const meta = {
-      index: this.applied.index,
-      term: this.applied.term,
-      confState: this.confState(),
+    this.checkWritable();
+    const point = (this.meta.get(META_APPLIED) as AppliedPoint | undefined) ?? {
+      index: 0,
+      term: 0,
     };
-    return { data: encodeKvSnapshot({ ...meta, pairs }), metadata: meta };
+    const cs = (this.meta.get(META_CONF) as ConfState | undefined) ?? this.confState();
+    const members = (this.meta.get(META_MEMBERS) as MemberList | undefined) ?? [];
+    const pairs: [Uint8Array, Uint8Array][] = [];
+    for (const { key, value } of this.kv.getRange(prefixRange(STRING_PREFIX))) {
+      pairs.push([key.subarray(1), value]);
+    }
+    const lists: [Uint8Array, Uint8Array[]][] = [];
+    for (const { key, value } of this.kv.getRange(prefixRange(LIST_PREFIX))) {
+      const k = key.subarray(1);
+      lists.push([k, this.space.committedList(k, value)]);
+    }
+    const meta = { index: point.index, term: point.term, confState: cs };
+    return { data: encodeKvSnapshot({ ...meta, pairs, lists, members }), metadata: meta };
   }
 
   async restore(snapshot: Snapshot): Promise<void> {
     this.checkWritable();
     const s = decodeKvSnapshot(snapshot.data);
     checkSnapshotAgrees(s, snapshot);
-    const puts = s.pairs.map(([k, v]): [Buffer, Uint8Array] => [storedKey(k), v]);
+    const puts = s.pairs.map(([k, v]): [Buffer, Uint8Array] => [storedKey(STRING_PREFIX, k), v]);
+    const listWrites = LmdbKeySpace.listWrites(s.lists);
     const point = { index: snapshot.metadata.index, term: snapshot.metadata.term };
     const cs = {
       voters: [...snapshot.metadata.confState.voters],
       learners: [...snapshot.metadata.confState.learners],
     };
+    const members = s.members.map(([id, a]): [number, MemberAddresses] => [id, { ...a }]);
     const commit = this.write(() => {
       this.kv.clearAsync();
       for (const [k, v] of puts) this.kv.put(k, v);
+      for (const [k, v] of listWrites) this.kv.put(k, v!);
       this.meta.put(META_CONF, cs);
+      this.meta.put(META_MEMBERS, members);
       return this.meta.put(META_APPLIED, point);
     });
+    this.space.reset(s.lists.length);
+    this.members = new Map(members);
     this.applied = point;
     this.cs = cs;
     await this.settle(commit, true);
@@ -206,6 +331,8 @@ export class LmdbEngine implements Engine {
       this.kv.clearAsync();
       return this.meta.clearAsync();
     });
+    this.space.reset(0);
+    this.members = new Map();
     this.hs = emptyHardState();
     this.cs = { voters: [], learners: [] };
     this.applied = { index: 0, term: 0 };
@@ -223,7 +350,7 @@ export class LmdbEngine implements Engine {
    * Queues writes; lmdb failing to even queue them (a closed store) poisons the engine, and
    * so does a commit that fails later, whether or not anyone awaits it.
    */
-  private write(queue: () => CommitPromise | Promise<void>): CommitPromise {
+  private write(queue: () => CommitPromise | Promise<void>, onVisible?: () => void): CommitPromise {
     let commit: CommitPromise;
     try {
       commit = queue() as CommitPromise;
@@ -231,9 +358,12 @@ export class LmdbEngine implements Engine {
       throw this.poison(err);
     }
     this.queued++;
+    const count = ++this.writeCount;
     this.pending = settle(commit, false, this.env).then(
       () => {
         this.queued--;
+        this.visibleWrites = count;
+        onVisible?.();
       },
       (err: unknown) => {
         this.queued--;
@@ -285,4 +415,84 @@ export async function openLmdbEngine(opts: { dir: string; env?: LmdbEnvOptions }
   // one per Ready, each of which competed with the WAL's fdatasync for the disk.
   const env = openLmdbEnv(opts.dir, { commitDelayMs: ENGINE_COMMIT_DELAY_MS, ...opts.env });
   return LmdbEngine.attach(env, { where: opts.dir, ownsEnv: true });
+}
+
+function isCommandEntry(e: Entry): boolean {
+  return e.type === EntryType.Normal && e.data.byteLength > 0 && entryKind(e.data) !== "put";
+}
+
+function appliedPoint(fresh: readonly Entry[]): AppliedPoint {
+  const last = fresh[fresh.length - 1]!;
+  return { index: last.index, term: last.term };
+}
+
+/** The keys a command names (for the length check before anything is written). */
+function commandKeys(c: StateCommand): readonly Uint8Array[] {
+  switch (c.op) {
+    case "mset":
+      return c.pairs.map(([k]) => k);
+    case "del":
+      return c.keys;
+    case "member-addresses":
+    case "forget-member":
+      return [];
+    default:
+      return [(c as Extract<KvWrite, { key: Uint8Array }>).key];
+  }
+}
+
+/** lmdb range options covering every stored key with this one-byte prefix. */
+function prefixRange(prefix: number): { start: Buffer; end: Buffer } {
+  return { start: Buffer.of(prefix), end: Buffer.of(prefix + 1) };
+}
+
+/** Reads over the lmdb key space, the overlay of queued commands included. */
+class LmdbReadView implements KvReadView {
+  constructor(private readonly space: LmdbKeySpace) {}
+
+  get(key: Uint8Array): Uint8Array | null {
+    if (key.byteLength > MAX_KEY_BYTES) return null;
+    return this.space.getString(key);
+  }
+
+  exists(key: Uint8Array): boolean {
+    if (key.byteLength > MAX_KEY_BYTES) return false;
+    return this.space.typeOf(key) !== "none";
+  }
+
+  keys(pattern: Uint8Array): Uint8Array[] {
+    // Only keys starting with the pattern's literal prefix can match: scan just those.
+    const lit = literalPrefix(pattern);
+    if (lit.length > MAX_KEY_BYTES) return [];
+    const out: Uint8Array[] = [];
+    for (const prefix of [STRING_PREFIX, LIST_PREFIX]) {
+      for (const k of this.space.scan(storedKey(prefix, lit)).keys()) {
+        const key = Buffer.from(k, "latin1").subarray(1);
+        if (globMatch(pattern, key)) out.push(key);
+      }
+    }
+    return out.sort(Buffer.compare);
+  }
+
+  scanPrefix(prefix: Uint8Array, limit: number): [Uint8Array, Uint8Array][] {
+    if (prefix.length > MAX_KEY_BYTES || limit <= 0) return [];
+    const found = this.space.scan(storedKey(STRING_PREFIX, prefix), limit);
+    return [...found.keys()]
+      .sort()
+      .slice(0, limit)
+      .map((k): [Uint8Array, Uint8Array] => [Buffer.from(k, "latin1").subarray(1), found.get(k)!])
+      .filter(([k]) => startsWith(k, prefix));
+  }
+
+  size(): number {
+    return (
+      this.space.countRange(Buffer.of(STRING_PREFIX)) +
+      this.space.countRange(Buffer.of(LIST_PREFIX))
+    );
+  }
+
+  listLength(key: Uint8Array): number | null {
+    if (key.byteLength > MAX_KEY_BYTES) return 0;
+    return this.space.typeOf(key) === "string" ? null : this.space.listLength(key);
+  }
 }

@@ -1,7 +1,10 @@
 // The proposal format carried in a normal entry's data: what the workload proposes and
-// what the engine applies. Layout (little-endian):
+// what the engine applies. The first byte says what an entry carries:
 //
-//   u8 version (= 1) | u64 id | varint keyLen | key bytes | value bytes (the rest)
+//   1 (PROPOSAL_VERSION): a plain put, the benchmark's proposal (this file), little-endian:
+//     u8 1 | u64 id | varint keyLen | key bytes | value bytes (the rest)
+//   2 (COMMAND_KIND): a key-value command with a result (command.ts)
+//   3 (MEMBER_KIND): node-internal member metadata (command.ts)
 //
 // The id is fixed-width so a proposal's size depends only on its key and value lengths:
 // the workload can size a payload of exactly N bytes before it knows the id. The value
@@ -10,8 +13,12 @@ import { RafttoyError } from "../errors/errors.js";
 import { readVarint, varintSize, writeVarint } from "./varint.js";
 
 export const PROPOSAL_VERSION = 1;
+/** A key-value command (KvWrite) whose result the state machine reports. */
+export const COMMAND_KIND = 2;
+/** Member metadata (MemberWrite). */
+export const MEMBER_KIND = 3;
 /** Version byte plus the fixed-width id. */
-const FIXED_HEADER = 9;
+export const FIXED_HEADER = 9;
 const TWO_POW_32 = 0x1_0000_0000;
 
 export interface Proposal {
@@ -33,11 +40,12 @@ export function proposalSize(keyLen: number, valueLen: number): number {
   return FIXED_HEADER + varintSize(keyLen) + keyLen + valueLen;
 }
 
-function writeHeader(into: Uint8Array, id: number, key: Uint8Array): number {
+/** Writes the kind byte and the fixed-width id at the start of `into`. */
+export function writeKindAndId(into: Uint8Array, kind: number, id: number): void {
   if (!Number.isSafeInteger(id) || id < 0) {
     throw new RangeError(`proposal id must be a non-negative safe integer, got ${id}`);
   }
-  into[0] = PROPOSAL_VERSION;
+  into[0] = kind;
   const lo = id % TWO_POW_32;
   const hi = (id - lo) / TWO_POW_32;
   into[1] = lo & 0xff;
@@ -48,6 +56,18 @@ function writeHeader(into: Uint8Array, id: number, key: Uint8Array): number {
   into[6] = (hi >>> 8) & 0xff;
   into[7] = (hi >>> 16) & 0xff;
   into[8] = hi >>> 24;
+}
+
+/** The id of a proposal of any kind (bytes 1..8); the caller checked the length. */
+export function readId(bytes: Uint8Array): number {
+  const lo = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
+  const hi = (bytes[5]! | (bytes[6]! << 8) | (bytes[7]! << 16) | (bytes[8]! << 24)) >>> 0;
+  if (hi >= 0x20_0000) throw new MalformedProposalError("id exceeds the safe integer range");
+  return hi * TWO_POW_32 + lo;
+}
+
+function writeHeader(into: Uint8Array, id: number, key: Uint8Array): number {
+  writeKindAndId(into, PROPOSAL_VERSION, id);
   const pos = writeVarint(into, FIXED_HEADER, key.length);
   into.set(key, pos);
   return pos + key.length;
@@ -102,10 +122,7 @@ export function decodeProposal(bytes: Uint8Array): Proposal {
       `version ${bytes[0]} is not the supported version ${PROPOSAL_VERSION}`,
     );
   }
-  const lo = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
-  const hi = (bytes[5]! | (bytes[6]! << 8) | (bytes[7]! << 16) | (bytes[8]! << 24)) >>> 0;
-  if (hi >= 0x20_0000) throw new MalformedProposalError("id exceeds the safe integer range");
-  const id = hi * TWO_POW_32 + lo;
+  const id = readId(bytes);
   const cursor = { value: 0, pos: FIXED_HEADER };
   try {
     readVarint(bytes, cursor);
