@@ -38,6 +38,7 @@ const samples: StateCommand[] = [
   { op: "pop", key: b(""), end: "left" },
   { op: "member-addresses", id: 3, addresses: { resp: "127.0.0.1:6379", http: "[::1]:8080" } },
   { op: "member-addresses", id: 2 ** 40, addresses: {} },
+  { op: "member-addresses", id: 4, addresses: { raft: "10.0.0.4:7001", http: "h" } },
   { op: "forget-member", id: 7 },
 ];
 

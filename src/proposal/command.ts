@@ -13,12 +13,12 @@
 //     op 5 push    u8 end (0 left, 1 right) | bytes key | varint n | (bytes value) x n
 //     op 6 pop     u8 end | bytes key
 //   kind 3 (MEMBER_KIND):
-//     op 1 member-addresses  varint member id | u8 present (bit 0 resp, bit 1 http)
-//                            | bytes resp (UTF-8, when present) | bytes http (when present)
+//     op 1 member-addresses  varint member id | u8 present (bit 0 resp, 1 http, 2 raft)
+//                            | bytes resp | bytes http | bytes raft (UTF-8, each when present)
 //     op 2 forget-member     varint member id
 //
 // Decoded keys and values are views into the entry data, not copies.
-import type { KvWrite, MemberWrite, StateCommand } from "./kv.js";
+import type { KvWrite, MemberAddresses, MemberWrite, StateCommand } from "./kv.js";
 import {
   COMMAND_KIND,
   FIXED_HEADER,
@@ -106,6 +106,7 @@ function memberAddressBytes(c: Extract<MemberWrite, { op: "member-addresses" }>)
   const out: Uint8Array[] = [];
   if (c.addresses.resp !== undefined) out.push(utf8.encode(c.addresses.resp));
   if (c.addresses.http !== undefined) out.push(utf8.encode(c.addresses.http));
+  if (c.addresses.raft !== undefined) out.push(utf8.encode(c.addresses.raft));
   return out;
 }
 
@@ -167,7 +168,8 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
       pos = writeVarint(out, pos, command.id);
       out[pos++] =
         (command.addresses.resp !== undefined ? 1 : 0) |
-        (command.addresses.http !== undefined ? 2 : 0);
+        (command.addresses.http !== undefined ? 2 : 0) |
+        (command.addresses.raft !== undefined ? 4 : 0);
       for (const b of memberAddressBytes(command)) bytes(b);
       break;
     }
@@ -302,10 +304,11 @@ function decodeMemberWrite(op: number, r: Reader): MemberWrite {
     case OP["member-addresses"]: {
       const id = r.varint("member id");
       const present = r.u8("address flags");
-      if (present > 3) throw new MalformedProposalError(`address flags ${present} are unknown`);
-      const addresses: { resp?: string; http?: string } = {};
+      if (present > 7) throw new MalformedProposalError(`address flags ${present} are unknown`);
+      const addresses: MemberAddresses = {};
       if (present & 1) addresses.resp = address("resp address");
       if (present & 2) addresses.http = address("http address");
+      if (present & 4) addresses.raft = address("raft address");
       return { op: "member-addresses", id, addresses };
     }
     case OP["forget-member"]:

@@ -51,8 +51,10 @@ export interface KvReadView {
   listLength(key: Uint8Array): number | null;
 }
 
-/** A member's client-facing addresses, kept in the state machine's reserved metadata. */
+/** A member's addresses, kept in the state machine's reserved metadata. */
 export interface MemberAddresses {
+  /** The Raft transport's host:port. */
+  raft?: string;
   resp?: string;
   http?: string;
 }

@@ -35,6 +35,11 @@ export interface Engine extends KvStateMachine {
  */
 export interface ApplyListener {
   onApplied(id: number, index: number, result: KvResult): void;
+  /**
+   * The member metadata changed: after a batch with member commands is applied (after its
+   * onApplied calls), and after a restore or clear replaced it. Read memberAddresses().
+   */
+  onMembersChanged?(): void;
 }
 
 /**

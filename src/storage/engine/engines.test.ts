@@ -52,9 +52,9 @@ test("kv snapshot data round trips and rejects damage", () => {
     ] as [Uint8Array, Uint8Array[]][],
     members: [
       [1, { resp: "127.0.0.1:6379", http: "127.0.0.1:8080" }],
-      [2, { http: "h:1" }],
+      [2, { http: "h:1", raft: "10.0.0.2:7001" }],
       [3, {}],
-    ] as [number, { resp?: string; http?: string }][],
+    ] as [number, { resp?: string; http?: string; raft?: string }][],
   };
   assert.deepEqual(decodeKvSnapshot(encodeKvSnapshot(full)), full);
   // Version 1 (strings only) is still read.

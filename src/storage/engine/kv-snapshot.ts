@@ -6,8 +6,8 @@
 //   | varint voterCount | voters... | varint learnerCount | learners...
 //   | varint pairCount | (bytes key | bytes value)...
 //   | varint listCount | (bytes key | varint n | (bytes element) x n)...      (version 2)
-//   | varint memberCount | (varint id | u8 present (bit 0 resp, bit 1 http)
-//                           | bytes resp | bytes http, each when present)...   (version 2)
+//   | varint memberCount | (varint id | u8 present (bit 0 resp, 1 http, 2 raft)
+//                           | bytes resp | bytes http | bytes raft, each when present)... (v2)
 //
 // Version 1 (strings only, no list or member section) is still read.
 import type { MemberAddresses } from "../../proposal/kv.js";
@@ -38,13 +38,9 @@ function bytesSize(b: Uint8Array): number {
 export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
   const { voters, learners } = s.confState;
   const lists = s.lists ?? [];
+  const text = (t: string | undefined) => (t === undefined ? undefined : utf8.encode(t));
   const members = (s.members ?? []).map(
-    ([id, a]) =>
-      [
-        id,
-        a.resp === undefined ? undefined : utf8.encode(a.resp),
-        a.http === undefined ? undefined : utf8.encode(a.http),
-      ] as const,
+    ([id, a]) => [id, text(a.resp), text(a.http), text(a.raft)] as const,
   );
   let size = 1 + varintSize(s.index) + varintSize(s.term);
   size += varintSize(voters.length) + varintSize(learners.length) + varintSize(s.pairs.length);
@@ -57,10 +53,9 @@ export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
     for (const e of elements) size += bytesSize(e);
   }
   size += varintSize(members.length);
-  for (const [id, resp, http] of members) {
+  for (const [id, ...addresses] of members) {
     size += varintSize(id) + 1;
-    if (resp !== undefined) size += bytesSize(resp);
-    if (http !== undefined) size += bytesSize(http);
+    for (const a of addresses) if (a !== undefined) size += bytesSize(a);
   }
   const out = new Uint8Array(size);
   out[0] = VERSION;
@@ -91,11 +86,10 @@ export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
     for (const e of elements) bytes(e);
   }
   num(members.length);
-  for (const [id, resp, http] of members) {
+  for (const [id, ...addresses] of members) {
     num(id);
-    out[pos++] = (resp === undefined ? 0 : 1) | (http === undefined ? 0 : 2);
-    if (resp !== undefined) bytes(resp);
-    if (http !== undefined) bytes(http);
+    out[pos++] = addresses.reduce((bits, a, i) => bits | (a === undefined ? 0 : 1 << i), 0);
+    for (const a of addresses) if (a !== undefined) bytes(a);
   }
   return out;
 }
@@ -156,10 +150,11 @@ export function decodeKvSnapshot(data: Uint8Array): DecodedKvSnapshot {
         const id = next();
         if (cur.pos >= data.length) throw new RangeError("member flags run past the end");
         const present = data[cur.pos++]!;
-        if (present > 3) throw new RangeError(`member flags ${present} are unknown`);
+        if (present > 7) throw new RangeError(`member flags ${present} are unknown`);
         const addresses: MemberAddresses = {};
         if (present & 1) addresses.resp = utf8Decoder.decode(bytes());
         if (present & 2) addresses.http = utf8Decoder.decode(bytes());
+        if (present & 4) addresses.raft = utf8Decoder.decode(bytes());
         members.push([id, addresses]);
       }
     }

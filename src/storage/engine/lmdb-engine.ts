@@ -262,6 +262,7 @@ export class LmdbEngine implements Engine {
     );
     this.applied = point;
     for (const [id, index, result] of results) listener!.onApplied(id, index, result);
+    if (membersChanged) listener?.onMembersChanged?.();
   }
 
   appliedIndex(): number {
@@ -320,6 +321,7 @@ export class LmdbEngine implements Engine {
     });
     this.space.reset(s.lists.length);
     this.members = new Map(members);
+    this.listener?.onMembersChanged?.();
     this.applied = point;
     this.cs = cs;
     await this.settle(commit, true);
@@ -333,6 +335,7 @@ export class LmdbEngine implements Engine {
     });
     this.space.reset(0);
     this.members = new Map();
+    this.listener?.onMembersChanged?.();
     this.hs = emptyHardState();
     this.cs = { voters: [], learners: [] };
     this.applied = { index: 0, term: 0 };

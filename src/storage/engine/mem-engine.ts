@@ -310,6 +310,7 @@ export class MemEngine implements Engine {
     const space = this.space;
     const listener = this.listener;
     const results: [number, number, KvResult][] = [];
+    let membersChanged = false;
     for (const step of steps) {
       if (step.kind === "put") {
         if (step.key !== undefined) space.setString(step.key, step.value!);
@@ -320,9 +321,11 @@ export class MemEngine implements Engine {
       let result: KvResult;
       if (c.op === "member-addresses") {
         this.members.set(c.id, { ...c.addresses });
+        membersChanged = true;
         result = OK;
       } else if (c.op === "forget-member") {
         this.members.delete(c.id);
+        membersChanged = true;
         result = OK;
       } else {
         result = applyKvWrite(space, c);
@@ -331,6 +334,7 @@ export class MemEngine implements Engine {
     }
     this.advance(fresh);
     for (const [id, index, result] of results) listener!.onApplied(id, index, result);
+    if (membersChanged) listener?.onMembersChanged?.();
   }
 
   private advance(fresh: readonly Entry[]): void {
@@ -376,6 +380,7 @@ export class MemEngine implements Engine {
     }
     this.space = space;
     this.members = new Map(s.members.map(([id, a]) => [id, { ...a }]));
+    this.listener?.onMembersChanged?.();
     this.applied = snapshot.metadata.index;
     this.appliedTerm = snapshot.metadata.term;
     this.cs = {
@@ -388,6 +393,7 @@ export class MemEngine implements Engine {
     this.checkOpen();
     this.space = new MemKeySpace();
     this.members = new Map();
+    this.listener?.onMembersChanged?.();
     this.hs = emptyHardState();
     this.cs = { voters: [], learners: [] };
     this.applied = 0;
