@@ -260,8 +260,12 @@ export class LmdbKeySpace implements KvStore {
     const out: Uint8Array[] = new Array(h.length);
     for (let i = 0; i < h.length; i++) {
       const v = this.kv.get(elementKey(key, h.head + i));
-      if (v === undefined)
-        throw new Error(`list element ${i} of a ${h.length}-element list is missing`);
+      if (v === undefined) {
+        throw new EngineError(
+          "apply-failed",
+          `list element ${i} of a ${h.length}-element list is missing: the engine is damaged`,
+        );
+      }
       out[i] = v;
     }
     return out;
