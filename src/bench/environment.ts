@@ -66,16 +66,16 @@ export function filesystemOf(path: string, mounts: string): string {
   let best = "";
   let type = "unknown";
   for (const line of mounts.split("\n")) {
-    const fields = line.split(" ");
-    if (fields.length < 3) continue;
-    const mountPoint = unescapeMount(fields[1]!);
+    const [, escapedMountPoint, fsType] = line.split(" ");
+    if (escapedMountPoint === undefined || fsType === undefined) continue;
+    const mountPoint = unescapeMount(escapedMountPoint);
     const inside =
       path === mountPoint ||
       mountPoint === "/" ||
       path.startsWith(mountPoint.endsWith(sep) ? mountPoint : mountPoint + sep);
     if (inside && mountPoint.length >= best.length) {
       best = mountPoint;
-      type = fields[2]!;
+      type = fsType;
     }
   }
   return type;

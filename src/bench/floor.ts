@@ -121,10 +121,10 @@ export function computeFloor(pipeline: string, members: number, r: ComponentRead
   // that queue behind data, or wait for a busy loop to answer, overstate the link).
   const oneWayNs: Record<string, number> = {};
   const pathSource: Record<string, "transport" | "replication"> = {};
-  const paths: Array<{ ns: number; id: string }> = [];
+  const paths: Array<{ ns: number; id: string; source: "transport" | "replication" }> = [];
   const transport = r.transportOneWayP50Ns;
   for (const id of ids) {
-    const fs = followerSyncNs[id]!;
+    const fs = followerSyncNs[id] ?? leaderSync.p50;
     const viaPings = transport !== undefined && transport > 0 ? 2 * transport + fs : undefined;
     const rtt = r.leader.replicationRttNs[id];
     const viaRtt = rtt !== undefined && rtt.count > 0 ? Math.max(rtt.p50, fs) : undefined;
@@ -132,19 +132,19 @@ export function computeFloor(pipeline: string, members: number, r: ComponentRead
     if (viaRtt === undefined || (viaPings !== undefined && viaPings <= viaRtt)) {
       oneWayNs[id] = transport!;
       pathSource[id] = "transport";
-      paths.push({ ns: viaPings!, id });
+      paths.push({ ns: viaPings!, id, source: "transport" });
     } else {
       oneWayNs[id] = (viaRtt - fs) / 2;
       pathSource[id] = "replication";
-      paths.push({ ns: viaRtt, id });
+      paths.push({ ns: viaRtt, id, source: "replication" });
     }
-  }
-  if (paths.length < followersNeeded) {
-    return { floorNs: null, reason: "link latency unmeasured (no replication round trips)" };
   }
   // A commit waits for the leader and the fastest followers that make a quorum.
   paths.sort((a, b) => a.ns - b.ns);
-  const deciding = paths[followersNeeded - 1]!;
+  const deciding = paths[followersNeeded - 1];
+  if (deciding === undefined) {
+    return { floorNs: null, reason: "link latency unmeasured (no replication round trips)" };
+  }
   const replication = deciding.ns;
   const ls = leaderSync.p50;
   const commit = ordering.appendOverlapsReplication ? Math.max(ls, replication) : ls + replication;
@@ -157,7 +157,7 @@ export function computeFloor(pipeline: string, members: number, r: ComponentRead
       followerSyncNs,
       followerSyncSource: fromFollowers ? "followers" : "leader",
       oneWayNs,
-      oneWaySource: pathSource[deciding.id]!,
+      oneWaySource: deciding.source,
       pathSource,
       applyNs,
       followersNeeded,

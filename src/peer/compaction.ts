@@ -62,12 +62,13 @@ export function parseCompactEvery(text: string): CompactEvery {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t);
   if (m !== null) {
     const value = Number(m[1]);
-    const suffix = m[2]!;
+    const suffix = m[2] ?? "";
+    const bytesPerUnit = BYTE_UNITS[suffix];
     if (suffix === "" || suffix === "k" || suffix === "m") {
       const n = value * (suffix === "k" ? 1e3 : suffix === "m" ? 1e6 : 1);
       if (Number.isSafeInteger(n) && n >= 1) return { unit: "entries", n };
-    } else if (BYTE_UNITS[suffix] !== undefined) {
-      const n = Math.round(value * BYTE_UNITS[suffix]!);
+    } else if (bytesPerUnit !== undefined) {
+      const n = Math.round(value * bytesPerUnit);
       if (Number.isSafeInteger(n) && n >= 1) return { unit: "bytes", n };
     }
   }

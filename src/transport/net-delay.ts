@@ -32,12 +32,14 @@ export function parseNetDelay(text: string, parseDuration: (text: string) => num
       `"${text}" has more than one ±: write a delay and a jitter, e.g. 1ms±200us`,
     );
   }
-  const delayMs = parseDuration(parts[0]!);
-  const jitterMs = parts.length === 2 ? parseDuration(parts[1]!) : 0;
+  // split() returns at least one part: the whole text when it holds no ±.
+  const [delayText = "", jitterText] = parts;
+  const delayMs = parseDuration(delayText);
+  const jitterMs = jitterText === undefined ? 0 : parseDuration(jitterText);
   if (jitterMs > delayMs) {
     throw new TransportError(
       "bad-delay",
-      `jitter ${parts[1]!.trim()} is larger than the delay ${parts[0]!.trim()}: a delay cannot go below 0, e.g. 1ms±200us`,
+      `jitter ${jitterText?.trim()} is larger than the delay ${delayText.trim()}: a delay cannot go below 0, e.g. 1ms±200us`,
     );
   }
   return { delayMs, jitterMs };

@@ -30,8 +30,10 @@ export function parseDuration(text: string): number {
   while (at < trimmed.length) {
     PART.lastIndex = at;
     const match = PART.exec(trimmed);
-    if (match === null) break;
-    ms += Number(match[1]) * MS_PER_UNIT[match[2]!]!;
+    const perUnit = match === null ? undefined : MS_PER_UNIT[match[2] ?? ""];
+    // No unit matched: stop here, and the check below names the text.
+    if (match === null || perUnit === undefined) break;
+    ms += Number(match[1]) * perUnit;
     at = PART.lastIndex;
   }
   if (trimmed === "" || at !== trimmed.length) {
