@@ -5,7 +5,7 @@ import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_KEYS, type KeySpec, parseKeySpec } from "../bench/keys.js";
 import type { LeaderOptions } from "../bench/leader-options.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
-import { USAGE_EXIT_CODE, UsageError } from "../errors/errors.js";
+import { InvariantViolation, USAGE_EXIT_CODE, UsageError } from "../errors/errors.js";
 import type { ComponentChoice, ComponentRegistries } from "../node/components.js";
 import type { NodeOptions, PeerAddress } from "../node/options.js";
 import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
@@ -460,8 +460,11 @@ function readLeaderOptions(raw: Raw, registries: ComponentRegistries): LeaderOpt
 
 function checkRegistries(registries: ComponentRegistries): void {
   for (const [flag, choice] of Object.entries(registries) as [string, ComponentChoice][]) {
+    // The binary's own wiring, not the user's input: a default no registry offers.
     if (!choice.names.includes(choice.default)) {
-      throw new Error(
+      throw new InvariantViolation(
+        "cli",
+        "default-registered",
         `the default --${flag} ${choice.default} is not among ${choice.names.join(", ")}`,
       );
     }

@@ -12,6 +12,7 @@
 import { pathToFileURL } from "node:url";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { parseFaults } from "../raft/sim/faults.js";
 import {
@@ -31,7 +32,7 @@ const TRACE_LINES = 40;
 function intArg(name: string, value: unknown, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`--${name} must be an integer in ${min}..${max}, got "${String(value)}"`);
+    throw new UsageError(`--${name} must be an integer in ${min}..${max}, got "${String(value)}"`);
   }
   return n;
 }
@@ -60,7 +61,7 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
       .version(false)
       .exitProcess(false)
       .fail((msg, err) => {
-        throw new Error(msg ?? err?.message ?? "invalid arguments");
+        throw new UsageError(msg ?? err?.message ?? "invalid arguments", "bad-flag");
       })
       .parseSync();
     if (argv.help === true) return 0;
@@ -71,7 +72,7 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
     const name = argv["testing-bug"];
     if (name !== undefined) {
       if (!isTestingBugName(name)) {
-        throw new Error(
+        throw new UsageError(
           `--testing-bug must be one of ${TESTING_BUG_NAMES.join(", ")}, got "${name}"`,
         );
       }

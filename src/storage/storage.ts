@@ -13,6 +13,7 @@ import type { LogStorage } from "../raft/api.js";
 import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.js";
 import { isEmptySnapshot } from "../raft/types.js";
 import type { Engine } from "./engine/engine.js";
+import { DataDirError } from "./errors.js";
 import { StorageLogView } from "./log-view.js";
 import type { Wal } from "./wal/wal.js";
 
@@ -166,7 +167,8 @@ export async function reconcile(s: Storage, where: string): Promise<void> {
     return;
   }
   if (s.wal.firstIndex() - 1 > applied) {
-    throw new Error(
+    throw new DataDirError(
+      "log-gap",
       `${where}: the log starts at ${s.wal.firstIndex()} but the state machine was applied ` +
         `only up to ${applied}; entries in between are lost: remove the data dir to start over`,
     );
