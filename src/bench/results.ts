@@ -182,7 +182,8 @@ export interface CaseSummary extends Figures {
 
 /** One summary per case name, in the order the cases first appear. */
 export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
-  const byName = new Map<string, RunResult[]>();
+  // Each name's runs, never empty: the first one names the case.
+  const byName = new Map<string, [RunResult, ...RunResult[]]>();
   for (const r of results) {
     const list = byName.get(r.name);
     if (list === undefined) byName.set(r.name, [r]);
@@ -195,8 +196,8 @@ export function summarizeRuns(results: readonly RunResult[]): CaseSummary[] {
       return known.length > 0 ? median(known) : null;
     };
     return {
-      name: runs[0]!.name,
-      fullName: runs[0]!.fullName,
+      name: runs[0].name,
+      fullName: runs[0].fullName,
       runs: runs.length,
       // A whole number, as the N of a result line must be (an even count's median may not be).
       proposals: Math.round(of((r) => r.proposals)),

@@ -23,7 +23,8 @@ function grouped(n: number): string {
 
 /** A plain-text table: the name left-aligned, every figure right-aligned. */
 export function formatSummaryTable(summaries: readonly CaseSummary[]): string {
-  const rows = [COLUMNS.map(([h]) => h), ...summaries.map((s) => COLUMNS.map(([, f]) => f(s)))];
+  const header = COLUMNS.map(([h]) => h);
+  const rows = [header, ...summaries.map((s) => COLUMNS.map(([, f]) => f(s)))];
   const widths = COLUMNS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: readonly string[]) =>
     r
@@ -31,7 +32,7 @@ export function formatSummaryTable(summaries: readonly CaseSummary[]): string {
       .join("  ")
       .trimEnd();
   return [
-    line(rows[0]!),
+    line(header),
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.slice(1).map(line),
   ].join("\n");

@@ -44,8 +44,11 @@ export const EXPECTED_BATCH_SIZES: readonly string[] = [
 type Row = Record<string, string | number | null>;
 
 /** Runs grouped by series and case name, in the order they first appear. */
-function groupRuns(runs: readonly ReportRun[]): ReportRun[][] {
-  const groups = new Map<string, ReportRun[]>();
+/** A case's runs: never empty, so its first run needs no check. */
+type RunGroup = [ReportRun, ...ReportRun[]];
+
+function groupRuns(runs: readonly ReportRun[]): RunGroup[] {
+  const groups = new Map<string, RunGroup>();
   for (const r of runs) {
     const key = `${r.series}\u0000${r.name}`;
     const g = groups.get(key);
@@ -95,7 +98,7 @@ function againstConc(
   for (const runs of groupRuns(closedLoop(sets))) {
     const s = spread(runs, pick);
     if (s === null) continue;
-    const r = runs[0]!;
+    const r = runs[0];
     const f = floor === undefined ? null : spread(runs, floor.pick);
     rows.push({ series: r.series, conc: r.conc, bytes: r.bytes, ...s, floor: f?.median ?? null });
   }
@@ -234,7 +237,7 @@ export function latencyThroughputPlot(sets: readonly ResultSet[]): PlotOutcome {
   const title = "Latency against achieved throughput (open loop)";
   const rows: Row[] = [];
   for (const runs of groupRuns(openLoop(sets))) {
-    const r = runs[0]!;
+    const r = runs[0];
     const throughput = spread(runs, (x) => x.throughput);
     if (throughput === null) continue;
     for (const [percentile, pick] of [
@@ -265,7 +268,7 @@ export function latencyThroughputPlot(sets: readonly ResultSet[]): PlotOutcome {
   const capacities: Row[] = [];
   for (const runs of groupRuns(openLoop(sets))) {
     const c = spread(runs, (x) => x.capacity);
-    if (c !== null) capacities.push({ series: runs[0]!.series, capacity: c.median });
+    if (c !== null) capacities.push({ series: runs[0].series, capacity: c.median });
   }
   const uniqueCapacities = [...new Map(capacities.map((c) => [c.series, c])).values()];
   const curve: UnitSpec<string> = {
@@ -397,7 +400,7 @@ function perRunRssPlot(sets: readonly ResultSet[], id: string, title: string): P
     for (const role of roles) {
       const s = spread(runs, (r) => r.rssBytes[role] ?? null);
       if (s === null) continue;
-      rows.push({ series: runs[0]!.series, case: runs[0]!.name, role, mib: s.median / 2 ** 20 });
+      rows.push({ series: runs[0].series, case: runs[0].name, role, mib: s.median / 2 ** 20 });
     }
   }
   if (rows.length === 0) {

@@ -41,11 +41,13 @@ export function parseReportArgs(
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
-  if (positionals.length === 0)
+  const [firstFile] = positionals;
+  if (firstFile === undefined) {
     return { error: "no result files given (rafttoy-report results/*.json)" };
+  }
   if (values.output === "") return { error: "-o needs a file name" };
   if (values.png === "") return { error: "--png needs a directory" };
-  const output = values.output ?? join(dirname(positionals[0]!), "report.html");
+  const output = values.output ?? join(dirname(firstFile), "report.html");
   return {
     files: positionals,
     output,
