@@ -69,7 +69,7 @@ export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
       case "wal":
         opts.wals = value.split(",");
         for (const w of opts.wals) {
-          if (!(walKinds as readonly string[]).includes(w)) {
+          if (!walKinds.includes(w)) {
             throw new Error(`--wal: unknown wal "${w}": choose from ${walKinds.join(", ")}`);
           }
         }

@@ -1,8 +1,6 @@
 import { UsageError } from "../errors/errors.js";
 import type { PeerAddress } from "../node/options.js";
-
-const HOST_PORT =
-  /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/;
+import { splitHostPort, validPort } from "../transport/address.js";
 
 /**
  * Parses --peers "host:port,host:port,...". Throws an Error that says what to change for an
@@ -19,21 +17,18 @@ export function parsePeers(text: string): PeerAddress[] {
   text.split(",").forEach((raw, i) => {
     const entry = raw.trim();
     const id = i + 1;
-    const match = HOST_PORT.exec(entry);
-    if (match === null) {
+    const parsed = splitHostPort(entry);
+    if (parsed === undefined) {
       throw new UsageError(
         `--peers entry ${id} ${JSON.stringify(entry)} is not host:port: write e.g. 127.0.0.1:7001 or [::1]:7001`,
       );
     }
-    const ipv6 = match[1];
-    const host = ipv6 ?? match[2]!;
-    const port = Number(match[3]);
-    if (port < 1 || port > 65535) {
+    const { host, port, address } = parsed;
+    if (!validPort(port)) {
       throw new UsageError(
         `--peers entry ${id} ${JSON.stringify(entry)} has port ${port}: use 1..65535`,
       );
     }
-    const address = ipv6 === undefined ? `${host}:${port}` : `[${host}]:${port}`;
     const key = address.toLowerCase();
     const earlier = seen.get(key);
     if (earlier !== undefined) {

@@ -5,7 +5,7 @@
 import { pipelineKinds } from "../pipeline/registry.js";
 import { engineKinds } from "../storage/engine/registry.js";
 import { walKinds } from "../storage/wal/registry.js";
-import { DEFAULT_TRANSPORT, processTransportKinds } from "../transport/registry.js";
+import { processTransportKinds } from "../transport/registry.js";
 
 /** The names a component option accepts (from the component's registry) and its default. */
 export interface ComponentChoice {
@@ -25,6 +25,8 @@ export const DEFAULT_PIPELINE = "parallel-append";
 /** Durable and embedded: the file WAL (fdatasync) beside the lmdb engine. */
 export const DEFAULT_WAL = "file";
 export const DEFAULT_ENGINE = "lmdb";
+/** The design names gRPC between the processes. */
+export const DEFAULT_TRANSPORT = "grpc";
 
 export const componentRegistries: ComponentRegistries = {
   pipeline: { names: pipelineKinds, default: DEFAULT_PIPELINE },

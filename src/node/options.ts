@@ -1,15 +1,12 @@
 // What a node is built from: the options every rafttoy node takes, whatever front-end maps
 // its flags or config onto them (src/cli maps the binaries' flags). Durations are in ms.
 import type { CompactEvery } from "../peer/compaction.js";
+import type { HostPort } from "../transport/address.js";
 import type { NetDelay } from "../transport/net-delay.js";
 
 /** One member of the cluster, as given by --peers: the i-th entry has id i + 1. */
-export interface PeerAddress {
+export interface PeerAddress extends HostPort {
   id: number;
-  host: string;
-  port: number;
-  /** "host:port" (IPv6 hosts in brackets), ready for a gRPC target or a listen call. */
-  address: string;
 }
 
 export interface NodeOptions {

@@ -136,16 +136,3 @@ export function restoreTracker(trk: ProgressTracker, cs: ConfState, lastIndex: n
     );
   }
 }
-
-export function confStatesEqual(a: ConfState, b: ConfState): boolean {
-  const sa = [...a.voters].sort((x, y) => x - y);
-  const sb = [...b.voters].sort((x, y) => x - y);
-  const la = [...a.learners].sort((x, y) => x - y);
-  const lb = [...b.learners].sort((x, y) => x - y);
-  return (
-    sa.length === sb.length &&
-    la.length === lb.length &&
-    sa.every((v, i) => v === sb[i]) &&
-    la.every((v, i) => v === lb[i])
-  );
-}

@@ -20,20 +20,6 @@ export function entriesSize(ents: readonly Entry[]): number {
 }
 
 /**
- * The longest prefix of `ents` whose total size stays within `maxSize`, but never fewer
- * than one entry. Returns `ents` itself when nothing is cut.
- */
-export function limitSize(ents: Entry[], maxSize: number): Entry[] {
-  if (ents.length <= 1 || maxSize === Number.POSITIVE_INFINITY) return ents;
-  let size = ents[0]!.data.length;
-  for (let i = 1; i < ents.length; i++) {
-    size += ents[i]!.data.length;
-    if (size > maxSize) return ents.slice(0, i);
-  }
-  return ents;
-}
-
-/**
  * The end (exclusive) of the longest run ents[start..end) within `maxSize` bytes, never
  * shorter than one entry; lets callers cut before copying.
  */

@@ -1,17 +1,46 @@
 // Peer addresses and option checks shared by the transports.
 import { TransportError } from "./errors.js";
 
+/** A `host:port` split in two: `address` is the canonical text (IPv6 hosts bracketed). */
+export interface HostPort {
+  /** Without the brackets of an IPv6 literal, as `net` and DNS want it. */
+  host: string;
+  port: number;
+  address: string;
+}
+
+// A hostname or IPv4 address, or a bracketed IPv6 literal, then a port of up to 5 digits.
+const HOST_PORT =
+  /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/;
+
+/**
+ * The one `host:port` reader (--peers, the transports' listen and dial addresses): its
+ * parts, or undefined when the text is not of that shape. The port is not range-checked:
+ * see validPort, so that each caller can say what to change in its own words.
+ */
+export function splitHostPort(text: string): HostPort | undefined {
+  const match = HOST_PORT.exec(text);
+  if (match === null) return undefined;
+  const ipv6 = match[1];
+  const host = ipv6 ?? match[2]!;
+  const port = Number(match[3]);
+  return { host, port, address: ipv6 === undefined ? `${host}:${port}` : `[${host}]:${port}` };
+}
+
+export function validPort(port: number): boolean {
+  return port >= 1 && port <= 65535;
+}
+
 /** Parses `host:port` (host may be a bracketed IPv6 address); throws a one-line error. */
-export function parseAddress(address: string, what: string): { host: string; port: number } {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(address);
-  const port = match === null ? Number.NaN : Number(match[2]);
-  if (match === null || port < 1 || port > 65535) {
+export function parseAddress(address: string, what: string): HostPort {
+  const parsed = splitHostPort(address);
+  if (parsed === undefined || !validPort(parsed.port)) {
     throw new TransportError(
       "bad-address",
       `${what}: "${address}" is not host:port with a port from 1 to 65535`,
     );
   }
-  return { host: match[1]!, port };
+  return parsed;
 }
 
 /** `value` if it is a positive safe integer; otherwise a RangeError naming `what`. */
@@ -40,9 +69,4 @@ export function checkPeers(id: number, peers: ReadonlyMap<number, string>): stri
     parseAddress(peerAddress, `address of peer ${peerId}`);
   }
   return address;
-}
-
-/** The host as `net` wants it: without the brackets of an IPv6 literal. */
-export function socketHost(host: string): string {
-  return host.startsWith("[") ? host.slice(1, -1) : host;
 }

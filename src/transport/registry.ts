@@ -76,9 +76,6 @@ export const processTransportKinds: readonly string[] = specs
   .filter((s) => s.betweenProcesses)
   .map((s) => s.name);
 
-/** The transport a node runs unless --transport says otherwise (the design names gRPC). */
-export const DEFAULT_TRANSPORT = "grpc";
-
 /** The spec registered under `name`; an unknown name throws, listing the names that exist. */
 export function transportSpec(name: string): TransportSpec {
   const spec = specs.find((s) => s.name === name);

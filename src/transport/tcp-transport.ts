@@ -9,7 +9,7 @@
 // flight, that is most of the round trip.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import type { Message } from "../raft/types.js";
-import { parseAddress, socketHost } from "./address.js";
+import { parseAddress } from "./address.js";
 import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
 import { WireFormatError } from "./errors.js";
@@ -65,7 +65,7 @@ export class TcpTransport implements Transport {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, socketHost(host), () => {
+        server.listen(port, host, () => {
           server.off("error", reject);
           resolve();
         });
@@ -277,7 +277,7 @@ class Dialer {
   dial(): void {
     if (this.stopped || this.pending !== undefined) return;
     const { host, port } = parseAddress(this.address, `address of peer ${this.link.peerId}`);
-    const socket = createConnection({ host: socketHost(host), port, noDelay: true });
+    const socket = createConnection({ host, port, noDelay: true });
     this.pending = socket;
     const failed = (err: Error) => {
       if (this.pending !== socket) return;

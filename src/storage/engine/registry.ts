@@ -1,34 +1,52 @@
-// Chooses an Engine implementation by name. The lmdb one is imported only when asked for,
-// so the mem engine never loads lmdb's native module.
+// The engine registry: every kind by name, so a new engine is one file and one entry (the
+// same shape as the pipeline, transport and WAL registries). The lmdb one is imported only
+// when opened, so the mem engine never loads lmdb's native module.
 import { EngineError } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { MemEngine } from "./mem-engine.js";
-
-export const engineKinds = ["mem", "lmdb"] as const;
-export type EngineKind = (typeof engineKinds)[number];
 
 export interface OpenEngineOptions {
   /** Where a durable engine keeps its files; unused by mem. */
   dir: string;
 }
 
-export async function openEngine(kind: string, opts: OpenEngineOptions): Promise<Engine> {
-  switch (kind as EngineKind) {
-    case "mem":
-      return new MemEngine();
-    case "lmdb": {
-      const { openLmdbEngine } = await import("./lmdb-engine.js");
-      return openLmdbEngine({ dir: opts.dir });
-    }
-    default:
-      throw new EngineError(
-        "unknown-engine",
-        `unknown engine "${kind}": choose one of ${engineKinds.join(", ")}`,
-      );
-  }
+export interface EngineSpec {
+  name: string;
+  description: string;
+  open(opts: OpenEngineOptions): Promise<Engine>;
 }
 
-/** Whether an engine of this kind keeps hard state and applied state across a restart. */
-export function engineIsDurable(kind: string): boolean {
-  return kind === "lmdb";
+const specs: readonly EngineSpec[] = [
+  {
+    name: "mem",
+    description: "a map in memory, nothing survives a restart",
+    open: async () => new MemEngine(),
+  },
+  {
+    name: "lmdb",
+    description: "an lmdb database: hard state, membership and applied state survive",
+    open: async (opts) => {
+      const { openLmdbEngine } = await import("./lmdb-engine.js");
+      return openLmdbEngine({ dir: opts.dir });
+    },
+  },
+];
+
+/** Every engine name, in registry order. */
+export const engineKinds: readonly string[] = specs.map((s) => s.name);
+
+/** The spec registered under `name`; an unknown name throws, listing the names that exist. */
+export function engineSpec(name: string): EngineSpec {
+  const spec = specs.find((s) => s.name === name);
+  if (spec === undefined) {
+    throw new EngineError(
+      "unknown-engine",
+      `unknown engine "${name}": choose one of ${engineKinds.join(", ")}`,
+    );
+  }
+  return spec;
+}
+
+export async function openEngine(kind: string, opts: OpenEngineOptions): Promise<Engine> {
+  return engineSpec(kind).open(opts);
 }

@@ -1,13 +1,11 @@
-// Chooses a Wal implementation by name. The lmdb one is imported only when asked for, so
-// the mem and file logs never load its native module.
+// The WAL registry: every kind by name, so a new log is one file and one entry (the same
+// shape as the pipeline and transport registries). The lmdb one is imported only when
+// opened, so the mem and file logs never load its native module.
 import type { Logger } from "../../raft/api.js";
 import { WalError } from "../errors.js";
 import { openFileWal } from "./file-wal.js";
 import { MemWal } from "./mem-wal.js";
 import type { Wal } from "./wal.js";
-
-export const walKinds = ["mem", "file", "lmdb"] as const;
-export type WalKind = (typeof walKinds)[number];
 
 export interface OpenWalOptions {
   dir: string;
@@ -16,20 +14,49 @@ export interface OpenWalOptions {
   logger?: Logger;
 }
 
-export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> {
-  switch (kind as WalKind) {
-    case "mem":
-      return new MemWal({ syncDelayMs: opts.syncDelayMs });
-    case "file":
-      return openFileWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
-    case "lmdb": {
+export interface WalSpec {
+  name: string;
+  description: string;
+  open(opts: OpenWalOptions): Promise<Wal>;
+}
+
+const specs: readonly WalSpec[] = [
+  {
+    name: "mem",
+    description: "in memory, nothing survives a restart",
+    open: async (opts) => new MemWal({ syncDelayMs: opts.syncDelayMs }),
+  },
+  {
+    name: "file",
+    description: "segment files, fdatasync per group of appends on an I/O thread",
+    open: (opts) =>
+      openFileWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs }),
+  },
+  {
+    name: "lmdb",
+    description: "an lmdb database, one durable commit per group of appends",
+    open: async (opts) => {
       const { openLmdbWal } = await import("./lmdb-wal.js");
       return openLmdbWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
-    }
-    default:
-      throw new WalError(
-        "unknown-wal",
-        `unknown wal "${kind}": choose one of ${walKinds.join(", ")}`,
-      );
+    },
+  },
+];
+
+/** Every WAL name, in registry order. */
+export const walKinds: readonly string[] = specs.map((s) => s.name);
+
+/** The spec registered under `name`; an unknown name throws, listing the names that exist. */
+export function walSpec(name: string): WalSpec {
+  const spec = specs.find((s) => s.name === name);
+  if (spec === undefined) {
+    throw new WalError(
+      "unknown-wal",
+      `unknown wal "${name}": choose one of ${walKinds.join(", ")}`,
+    );
   }
+  return spec;
+}
+
+export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> {
+  return walSpec(kind).open(opts);
 }
