@@ -5,6 +5,7 @@
 // at a leader right after it is elected or commits, the moments uniform randomness rarely
 // hits (see leaderSeen). When the faults stop, partitions heal and crashed nodes restart.
 import { MessageType } from "../types.js";
+import { Figure8 } from "./figure8.js";
 import { type NetworkFaults, NO_NETWORK_FAULTS } from "./network.js";
 import type { NodeIo } from "./node-io.js";
 import type { SimNode } from "./sim-node.js";
@@ -21,6 +22,8 @@ export class Nemesis {
   private strikeAt = 0;
   /** The message faults the run asked for (off in still stretches). */
   private readonly messageFaults: NetworkFaults;
+  /** The Figure 8 episodes (figure8.ts), begun at some storms. */
+  readonly figure8: Figure8;
 
   constructor(world: SimWorld, io: NodeIo) {
     this.w = world;
@@ -34,12 +37,20 @@ export class Nemesis {
       reorderWindow: f.has("reorder") ? 4 : 1,
     };
     world.network.faults = this.messageFaults;
+    this.figure8 = new Figure8(world);
+  }
+
+  /** A storm begins: with partitions allowed, a third of them play Figure 8 first. */
+  stormBegins(): void {
+    if (this.w.still || !this.w.opts.faults.has("partition")) return;
+    if (this.w.rng.intn(3) === 0) this.figure8.begin();
   }
 
   /** The start of every step: heal a partition, restart crashed nodes, strike if due. */
   due(): void {
     const w = this.w;
-    if (w.network.partitioned && w.now >= this.healAt) {
+    this.figure8.due();
+    if (!this.figure8.active && w.network.partitioned && w.now >= this.healAt) {
       w.network.healAll();
       w.minoritySide = [];
       w.note(0, "partition healed");
@@ -61,6 +72,7 @@ export class Nemesis {
     w.stillSince = w.now;
     w.stillEpoch++;
     this.target = 0;
+    this.figure8.abort();
     w.network.faults = NO_NETWORK_FAULTS;
     w.network.healAll();
     w.minoritySide = [];
@@ -85,7 +97,7 @@ export class Nemesis {
 
   /** One fault, of a kind the run allows (none in a still stretch). */
   faultOp(): void {
-    if (this.w.still) return;
+    if (this.w.still || this.figure8.active) return;
     const f = this.w.opts.faults;
     const kinds: (() => void)[] = [];
     if (f.has("partition")) kinds.push(() => this.partition());
@@ -100,7 +112,12 @@ export class Nemesis {
    * (before followers learn of it). Sometimes a fault is aimed at those moments.
    */
   leaderSeen(leader: SimNode, elected: boolean, committed: boolean): void {
-    if (this.w.still || this.target !== 0) return;
+    if (this.w.still) return;
+    if (this.figure8.active) {
+      this.figure8.leaderSeen(leader, elected, committed);
+      return;
+    }
+    if (this.target !== 0) return;
     const f = this.w.opts.faults;
     if (!f.has("crash") && !f.has("partition")) return;
     const odds = elected ? 2 : committed ? 16 : 0;
@@ -134,7 +151,7 @@ export class Nemesis {
   private strike(): void {
     const node = this.w.node(this.target);
     this.target = 0;
-    if (this.w.still || !node.up || !node.isLeader) return;
+    if (this.w.still || this.figure8.active || !node.up || !node.isLeader) return;
     const f = this.w.opts.faults;
     const canCrash = f.has("crash") && this.mayCrash(node);
     // May add to a partition already in place: the layered cuts heal together.

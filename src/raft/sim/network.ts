@@ -135,6 +135,16 @@ export class SimNetwork {
     return lost;
   }
 
+  /** Forgets every message `from` has in flight (a partition that also ate its socket buffers). */
+  dropInFlightFrom(from: number): void {
+    for (const inbox of this.inboxes.values()) {
+      const kept = inbox.filter((f) => f.msg.from !== from);
+      this.dropped += inbox.length - kept.length;
+      inbox.length = 0;
+      inbox.push(...kept);
+    }
+  }
+
   /** Messages waiting in all inboxes. */
   get inFlight(): number {
     let n = 0;

@@ -130,7 +130,13 @@ export class Simulator {
     this.window = window;
     if (this.w.quiet) return;
     this.nemesis.endStill();
-    if (window % 2 === 0 && this.w.rng.intn(STILL_ODDS) === 0) this.nemesis.beginStill();
+    if (window % 2 === 0) {
+      // A Figure 8 episode still under way keeps its storm going.
+      const still = this.w.rng.intn(STILL_ODDS) === 0;
+      if (still && !this.nemesis.figure8.active) this.nemesis.beginStill();
+    } else {
+      this.nemesis.stormBegins();
+    }
   }
 
   private enterQuiet(): void {
