@@ -230,6 +230,25 @@ describe("NodeBackend membership", () => {
     }
   });
 
+  it("over TCP on loopback: a 4th node joins, and a new leader reaches it", async () => {
+    const c = await ServiceCluster.start(3, { transport: "tcp" });
+    try {
+      const leader = await c.leader();
+      await leader.write(set("before", "join"));
+      const joiner = await c.startNode(4, false);
+      await leader.join({ id: 4, raft: c.raftAddress(4) });
+      assert.equal(await get(joiner, "before"), "join");
+      // Node 4 is dialled by the others (lower ids dial higher ones over TCP): after the
+      // leader stops, the new leader must have learnt its address to replicate to it.
+      await c.stopNode(leader.id);
+      const next = await c.leader();
+      assert.deepEqual(await next.write(set("after", "failover")), { kind: "ok" });
+      assert.equal(await get(joiner, "after"), "failover");
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("a restarted node resumes from its data directory", async () => {
     const c = await ServiceCluster.start(3);
     try {

@@ -1,6 +1,6 @@
-// TEST SUPPORT: service-mode nodes in one process over the local transport, each on real
-// storage (file WAL + lmdb engine) in its own directory, so a node can be stopped and
-// started again from its data.
+// TEST SUPPORT: service-mode nodes in one process over the local transport (or real TCP
+// sockets on loopback), each on real storage (file WAL + lmdb engine) in its own directory,
+// so a node can be stopped and started again from its data.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,10 @@ import { Peer } from "../../peer/peer.js";
 import { openEngine } from "../../storage/engine/registry.js";
 import { reconcile, split } from "../../storage/storage.js";
 import { openWal } from "../../storage/wal/registry.js";
+import { freePorts } from "../../transport/free-ports.js";
 import { LocalNetwork } from "../../transport/local-transport.js";
+import { transportSpec } from "../../transport/registry.js";
+import type { Transport } from "../../transport/transport.js";
 import type { ClusterInfo } from "../contract.js";
 import { NodeBackend } from "../node-backend.js";
 import { MemoryStateMachine } from "./memory-state-machine.js";
@@ -22,7 +25,12 @@ export interface ServiceClusterOptions {
   pipeline?: string;
   compactEvery?: CompactEvery;
   redirect?: boolean;
+  /** "local" (default) or a kind that connects processes ("tcp", "grpc") over loopback. */
+  transport?: string;
 }
+
+/** Node ids a test may use (ports are set aside for each). */
+const MAX_NODES = 5;
 
 export class ServiceCluster {
   readonly network = new LocalNetwork();
@@ -33,6 +41,8 @@ export class ServiceCluster {
   readonly learned = new Map<number, Map<number, string>>();
   readonly initial: number[];
   private dir = "";
+  /** Loopback Raft addresses by node id, for a transport between processes. */
+  private addresses = new Map<number, string>();
 
   private constructor(
     size: number,
@@ -44,6 +54,10 @@ export class ServiceCluster {
   static async start(size: number, opts: ServiceClusterOptions = {}): Promise<ServiceCluster> {
     const c = new ServiceCluster(size, opts);
     c.dir = await mkdtemp(join(tmpdir(), "rafttoy-service-"));
+    if ((opts.transport ?? "local") !== "local") {
+      const ports = await freePorts(MAX_NODES);
+      for (const [i, port] of ports.entries()) c.addresses.set(i + 1, `127.0.0.1:${port}`);
+    }
     try {
       await Promise.all(c.initial.map((id) => c.startNode(id, true)));
     } catch (err) {
@@ -75,17 +89,26 @@ export class ServiceCluster {
   }
 
   private newBackend(id: number, bootstrap: boolean, sm: MemoryStateMachine): NodeBackend {
+    const learned = new Map<number, string>();
+    this.learned.set(id, learned);
+    const peers = new Map<number, string>();
+    for (const p of [...this.initial, id]) peers.set(p, this.raftAddress(p));
     return new NodeBackend({
       id,
       bootstrap,
       stateMachine: sm,
       appliedIndex: () => sm.appliedIndex(),
-      self: { raft: `local:${id}`, resp: `127.0.0.1:${6000 + id}`, http: `127.0.0.1:${8000 + id}` },
-      learnAddress: (member, raft) => {
-        const m = this.learned.get(id) ?? new Map<number, string>();
-        this.learned.set(id, m);
-        m.set(member, raft);
+      self: {
+        raft: this.raftAddress(id),
+        resp: `127.0.0.1:${6000 + id}`,
+        http: `127.0.0.1:${8000 + id}`,
       },
+      learnAddress: (member, raft) => {
+        learned.set(member, raft);
+        // What a transport looks addresses up in: a member learnt at run time is reachable.
+        if (!peers.has(member)) peers.set(member, raft);
+      },
+      peers,
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       writeTimeoutMs: 5000,
@@ -94,7 +117,7 @@ export class ServiceCluster {
         new Peer({
           id,
           peerIds: this.initial,
-          transport: this.network.transport(id),
+          transport: this.transport(id, peers),
           storage: sm,
           raft: rawNodeBinding,
           pipeline: this.opts.pipeline ?? "parallel-append",
@@ -109,6 +132,16 @@ export class ServiceCluster {
           },
         }),
     });
+  }
+
+  raftAddress(id: number): string {
+    return this.addresses.get(id) ?? `local:${id}`;
+  }
+
+  private transport(id: number, peers: Map<number, string>): Transport {
+    const kind = this.opts.transport ?? "local";
+    if (kind === "local") return this.network.transport(id);
+    return transportSpec(kind).create({ id, peers, logger: { info() {}, warn() {} } });
   }
 
   async stopNode(id: number): Promise<void> {
