@@ -204,6 +204,9 @@ export class NodeBackend implements KvBackend {
     const results = ids.map(
       (id) => new Promise<KvResult>((resolve, reject) => this.pending.set(id, { resolve, reject })),
     );
+    // A stop may reject them while the batch is still being handed over, before anyone
+    // awaits them: that rejection reaches the caller through the hand-over, not unhandled.
+    for (const r of results) r.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     try {
       await this.handOver(encoders.map((encode, i) => encode(ids[i]!)));
