@@ -8,15 +8,15 @@ import { rawNodeBinding } from "../../node/raft-binding.js";
 import type { CompactEvery } from "../../peer/compaction.js";
 import { Peer } from "../../peer/peer.js";
 import { openEngine } from "../../storage/engine/registry.js";
-import { reconcile, split } from "../../storage/storage.js";
+import { reconcile, type Storage, split } from "../../storage/storage.js";
 import { openWal } from "../../storage/wal/registry.js";
 import { freePorts } from "../../transport/free-ports.js";
 import { LocalNetwork } from "../../transport/local-transport.js";
 import { transportSpec } from "../../transport/registry.js";
 import type { Transport } from "../../transport/transport.js";
 import type { ClusterInfo } from "../contract.js";
+import { EngineStateMachine } from "../engine-state-machine.js";
 import { NodeBackend } from "../node-backend.js";
-import { MemoryStateMachine } from "./memory-state-machine.js";
 
 export const TICK_MS = 10;
 export const ELECTION_TICKS = 10;
@@ -35,8 +35,8 @@ const MAX_NODES = 5;
 export class ServiceCluster {
   readonly network = new LocalNetwork();
   readonly nodes = new Map<number, NodeBackend>();
-  /** Each running node's storage (behind the test state machine). */
-  readonly storages = new Map<number, MemoryStateMachine>();
+  /** Each running node's storage. */
+  readonly storages = new Map<number, Storage>();
   /** The Raft addresses each node was told of (what its transport would be taught). */
   readonly learned = new Map<number, Map<number, string>>();
   readonly initial: number[];
@@ -74,21 +74,21 @@ export class ServiceCluster {
     const engine = await openEngine("lmdb", { dir: join(dir, "engine") });
     const storage = split(wal, engine);
     await reconcile(storage, dir);
-    const sm = new MemoryStateMachine(storage);
     let backend: NodeBackend;
     try {
-      backend = this.newBackend(id, bootstrap, sm);
+      backend = this.newBackend(id, bootstrap, storage);
     } catch (err) {
       await storage.close();
       throw err;
     }
     await backend.start();
     this.nodes.set(id, backend);
-    this.storages.set(id, sm);
+    this.storages.set(id, storage);
     return backend;
   }
 
-  private newBackend(id: number, bootstrap: boolean, sm: MemoryStateMachine): NodeBackend {
+  private newBackend(id: number, bootstrap: boolean, storage: Storage): NodeBackend {
+    const sm = new EngineStateMachine(storage.engine);
     const learned = new Map<number, string>();
     this.learned.set(id, learned);
     const peers = new Map<number, string>();
@@ -97,7 +97,7 @@ export class ServiceCluster {
       id,
       bootstrap,
       stateMachine: sm,
-      appliedIndex: () => sm.appliedIndex(),
+      appliedIndex: () => storage.appliedIndex(),
       self: {
         raft: this.raftAddress(id),
         resp: `127.0.0.1:${6000 + id}`,
@@ -118,7 +118,7 @@ export class ServiceCluster {
           id,
           peerIds: this.initial,
           transport: this.transport(id, peers),
-          storage: sm,
+          storage,
           raft: rawNodeBinding,
           pipeline: this.opts.pipeline ?? "parallel-append",
           tickMs: TICK_MS,
