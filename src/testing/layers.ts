@@ -15,7 +15,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // text/number conversions (durations).
   ["raft", "units"],
   // The proposal format (what the engines apply) and the metrics recorders.
-  ["codec", "proposal", "metrics"],
+  ["proposal", "metrics"],
   // The concrete components: WALs and engines, transports.
   ["storage", "transport"],
   // How one Ready is handled.
