@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type Binary, startBinary } from "./processes.js";
+import { type Binary, startBinary } from "../testing/processes.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-cli-faults-"));
 const plainFile = join(root, "plain");

@@ -12,9 +12,8 @@ import { pipelineKinds } from "../pipeline/registry.js";
 import { openEngine } from "../storage/engine/registry.js";
 import { type Storage, split } from "../storage/storage.js";
 import { openWal } from "../storage/wal/registry.js";
-import { processTransportKinds, transportSpec } from "../transport/registry.js";
-import { checkReplicatedAndApplied } from "./checks.js";
-import { memStorage, newTestPeer, proposeMany } from "./in-process-cluster.js";
+import { checkReplicatedAndApplied } from "../testing/cluster-checks.js";
+import { memStorage, newTestPeer, proposeMany } from "../testing/in-process-cluster.js";
 import {
   loopbackPeers,
   type RunningProcess,
@@ -23,7 +22,8 @@ import {
   startFollowers,
   startLeader,
   stopProcess,
-} from "./processes.js";
+} from "../testing/processes.js";
+import { processTransportKinds, transportSpec } from "../transport/registry.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-e2e-"));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -4,8 +4,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pipelineKinds } from "../pipeline/registry.js";
-import { checkReplicatedAndApplied } from "./checks.js";
-import { kvMap, loggedValues, proposeMany, startInProcessCluster } from "./in-process-cluster.js";
+import { checkReplicatedAndApplied } from "../testing/cluster-checks.js";
+import {
+  kvMap,
+  loggedValues,
+  proposeMany,
+  startInProcessCluster,
+} from "../testing/in-process-cluster.js";
 
 /** Waits until `cond` holds, polling; fails the test after `ms`. */
 async function eventually(cond: () => boolean, ms: number, what: string): Promise<void> {

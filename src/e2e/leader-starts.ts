@@ -17,7 +17,7 @@ import {
   startFollower,
   startLeader,
   stopProcess,
-} from "./processes.js";
+} from "../testing/processes.js";
 
 export interface LeaderStartsOptions {
   starts: number;

@@ -4,7 +4,11 @@
 // other; one times out, wins with the other's vote, and holds the epoch against the leader.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type InProcessCluster, proposeMany, startInProcessCluster } from "./in-process-cluster.js";
+import {
+  type InProcessCluster,
+  proposeMany,
+  startInProcessCluster,
+} from "../testing/in-process-cluster.js";
 
 /** Polls until `cond` holds or `ms` pass; meanwhile records whether `never` ever held. */
 async function watch(

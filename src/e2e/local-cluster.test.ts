@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { binaryCommand } from "./processes.js";
+import { binaryCommand } from "../testing/processes.js";
 
 /** Runs local-cluster in `cwd` to its end; stdout and stderr apart. */
 function runLocalCluster(cwd: string, args: readonly string[]) {

@@ -6,7 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { EXIT_FAILED } from "../cli/exit-codes.js";
-import { loopbackPeers, type RunningProcess, startBinary, stopProcess } from "./processes.js";
+import {
+  loopbackPeers,
+  type RunningProcess,
+  startBinary,
+  stopProcess,
+} from "../testing/processes.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-quorum-"));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -8,15 +8,15 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { rawNodeBinding } from "../node/raft-binding.js";
 import { Peer } from "../peer/peer.js";
-import { GrpcTransport } from "../transport/grpc-transport.js";
-import { memStorage, proposeMany } from "./in-process-cluster.js";
+import { memStorage, proposeMany } from "../testing/in-process-cluster.js";
 import {
   loopbackPeers,
   type RunningProcess,
   startFollower,
   startLeader,
   stopProcess,
-} from "./processes.js";
+} from "../testing/processes.js";
+import { GrpcTransport } from "../transport/grpc-transport.js";
 
 const root = mkdtempSync(join(tmpdir(), "rafttoy-restarts-"));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { APPEND_LATENCY } from "./names.js";
 // The fixture sits beside this file: .ts under tsx, .js once compiled. The test runner's own
 // flags are dropped; a loader (tsx) in execArgv is kept so the child can run the .ts file.
 const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const fixture = fileURLToPath(new URL(`./exit-dump.fixture${extension}`, import.meta.url));
+const fixture = fileURLToPath(new URL(`../testing/exit-dump-child${extension}`, import.meta.url));
 const nodeFlags = process.execArgv.filter((flag) => !flag.startsWith("--test"));
 
 interface Ended {

@@ -3,7 +3,7 @@
 // past it is caught up with a snapshot and ends with the same state as the others.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { kvMap, proposeMany, startInProcessCluster } from "../e2e/in-process-cluster.js";
+import { kvMap, proposeMany, startInProcessCluster } from "../testing/in-process-cluster.js";
 import { parseCompactEvery } from "./compaction.js";
 
 async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {

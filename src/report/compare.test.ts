@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { fixtureReport } from "../testing/report-fixture.js";
 import { compareSamples, type Samples, samplesFromText } from "./compare.js";
 import { compareMain } from "./compare-cli.js";
 import { formatComparison, formatSpread, formatValue } from "./compare-format.js";
-import { fixtureReport } from "./fixture.js";
 import {
   EXACT_LIMIT,
   mannWhitney,

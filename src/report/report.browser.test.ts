@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type BrowserContext, chromium } from "playwright-core";
-import { writeFixture } from "./fixture.js";
+import { writeFixture } from "../testing/report-fixture.js";
 import { writeReport } from "./report.js";
 
 const CHROMIUM = "/usr/bin/chromium";

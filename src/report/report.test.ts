@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fixtureReport, writeFixture } from "./fixture.js";
+import { fixtureReport, writeFixture } from "../testing/report-fixture.js";
 import { InputError, parseResultSet, readResultSets } from "./input.js";
 import { writeReport } from "./report.js";
 import { reportMain } from "./report-cli.js";

@@ -5,8 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { DataDirChildReport } from "../testing/data-dir-child.js";
 import { openDataDir } from "./data-dir.js";
-import type { DataDirChildReport } from "./data-dir-child.js";
 import { LOCK_FILE } from "./dir-lock.js";
 
 function tempRoot(): string {
@@ -14,7 +14,10 @@ function tempRoot(): string {
 }
 
 const childPath = fileURLToPath(
-  new URL(`./data-dir-child${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  new URL(
+    `../testing/data-dir-child${path.extname(fileURLToPath(import.meta.url))}`,
+    import.meta.url,
+  ),
 );
 /** A child that has not answered by then is stuck (the bug these tests guard against). */
 const CHILD_TIMEOUT_MS = 15_000;

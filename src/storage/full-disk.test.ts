@@ -8,14 +8,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { FullDiskReport } from "./full-disk-child.js";
+import type { FullDiskReport } from "../testing/full-disk-child.js";
 import { openLmdbStorage } from "./lmdb-storage.js";
 import { openFileWal } from "./wal/file-wal.js";
 import { openLmdbWal } from "./wal/lmdb-wal.js";
 import type { Wal } from "./wal/wal.js";
 
 const childPath = fileURLToPath(
-  new URL(`./full-disk-child${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  new URL(
+    `../testing/full-disk-child${path.extname(fileURLToPath(import.meta.url))}`,
+    import.meta.url,
+  ),
 );
 const LIMIT_KIB = 4096;
 

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { EntryType } from "../raft/types.js";
-import { GrpcTransport } from "./grpc-transport.js";
-import type { InboundBatch } from "./transport.js";
 import {
   app,
   peerMap,
   QuietLogger,
   transportConformance,
   waitFor,
-} from "./transport-conformance.js";
+} from "../testing/transport-conformance.js";
+import { GrpcTransport } from "./grpc-transport.js";
+import type { InboundBatch } from "./transport.js";
 
 transportConformance("GrpcTransport", (options) => new GrpcTransport(options));
 

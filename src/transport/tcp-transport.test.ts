@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, describe, test } from "node:test";
-import { TcpTransport } from "./tcp-transport.js";
 import {
   app,
   peerMap,
   QuietLogger,
   transportConformance,
   waitFor,
-} from "./transport-conformance.js";
+} from "../testing/transport-conformance.js";
+import { TcpTransport } from "./tcp-transport.js";
 
 transportConformance("TcpTransport", (options) => new TcpTransport(options));
 

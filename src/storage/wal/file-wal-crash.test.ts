@@ -10,13 +10,13 @@ import { test } from "node:test";
 import type { Logger } from "../../raft/api.js";
 import { SeededRng } from "../../raft/rng.js";
 import type { Entry } from "../../raft/types.js";
-import { type CrashOp, nextCrashOp } from "./crash-workload.js";
+import { type CrashOp, nextCrashOp } from "../../testing/wal-crash-workload.js";
 import { FileWal } from "./file-wal.js";
 
 const ROUNDS = 16;
 const MAX_UNREPORTED_OPS = 16;
 const writerPath = new URL(
-  `./crash-writer${path.extname(new URL(import.meta.url).pathname)}`,
+  `../../testing/wal-crash-writer${path.extname(new URL(import.meta.url).pathname)}`,
   import.meta.url,
 );
 

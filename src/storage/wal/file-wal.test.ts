@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { silentLogger } from "../../raft/api.js";
 import { type Entry, EntryType } from "../../raft/types.js";
-import { walConformance } from "./conformance.js";
+import { walConformance } from "../../testing/wal-conformance.js";
 import { FileWal } from "./file-wal.js";
 
 walConformance(

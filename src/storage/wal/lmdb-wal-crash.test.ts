@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { SeededRng } from "../../raft/rng.js";
 import type { Entry } from "../../raft/types.js";
-import { type CrashOp, type LogEnd, nextCrashOp } from "./crash-workload.js";
+import { type CrashOp, type LogEnd, nextCrashOp } from "../../testing/wal-crash-workload.js";
 import { openLmdbWal } from "./lmdb-wal.js";
 import type { Wal } from "./wal.js";
 
@@ -17,7 +17,7 @@ const ROUNDS = 8;
 /** Operations the writer may finish after its last report reaches the parent. */
 const SLACK = 16;
 const writer = new URL(
-  `./lmdb-crash-writer${path.extname(new URL(import.meta.url).pathname)}`,
+  `../../testing/lmdb-wal-crash-writer${path.extname(new URL(import.meta.url).pathname)}`,
   import.meta.url,
 );
 

@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { makeEntry, walConformance } from "../../testing/wal-conformance.js";
 import { openLmdbEnv } from "../lmdb-env.js";
-import { makeEntry, walConformance } from "./conformance.js";
 import { TermRuns } from "./lmdb-term-runs.js";
 import { LmdbWal, openLmdbWal } from "./lmdb-wal.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { makeEntry, walConformance } from "./conformance.js";
+import { makeEntry, walConformance } from "../../testing/wal-conformance.js";
 import { MemWal } from "./mem-wal.js";
 
 walConformance("mem", async () => new MemWal());

@@ -1,5 +1,5 @@
 // The write-ahead log contract. Every implementation (mem, file, lmdb) passes the same
-// conformance suite (conformance.ts). Reads below firstIndex() throw RaftError("compacted"),
+// conformance suite (src/testing/wal-conformance.ts). Reads below firstIndex() throw RaftError("compacted"),
 // above lastIndex() RaftError("unavailable"), as in the core's LogStorage.
 import type { Entry } from "../../raft/types.js";
 

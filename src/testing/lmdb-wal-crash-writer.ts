@@ -1,8 +1,9 @@
 // Child process of the lmdb crash test: opens the lmdb log in argv[2] and runs the seeded
-// operation stream of crash-workload.ts with synced appends until killed, telling the parent
+// operation stream of wal-crash-workload.ts with synced appends until killed, telling the parent
 // over IPC how many operations have resolved.
-import { runCrashOps } from "./crash-workload.js";
-import { openLmdbWal } from "./lmdb-wal.js";
+
+import { openLmdbWal } from "../storage/wal/lmdb-wal.js";
+import { runCrashOps } from "./wal-crash-workload.js";
 
 async function main(): Promise<void> {
   const [dir, seedArg] = process.argv.slice(2);

@@ -6,9 +6,14 @@ import { createServer } from "node:net";
 import { after, describe, test } from "node:test";
 import type { Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
-import { freePorts } from "./free-ports.js";
-import type { NetDelay } from "./net-delay.js";
-import type { Epoch, InboundBatch, TransportLogger as Logger, Transport } from "./transport.js";
+import { freePorts } from "../transport/free-ports.js";
+import type { NetDelay } from "../transport/net-delay.js";
+import type {
+  Epoch,
+  InboundBatch,
+  TransportLogger as Logger,
+  Transport,
+} from "../transport/transport.js";
 
 /** What the suite may configure; each transport maps it onto its own options. */
 export interface ConformanceOptions {

@@ -1,9 +1,9 @@
 // A process for the exit-dump tests: records a few values, installs the dump, says "ready" and
 // waits to be signalled. With "graceful" it also has its own SIGTERM handler that finishes some
 // asynchronous work before exiting with 0, as a binary that drains on stop would.
-import { installExitDump } from "./exit-dump.js";
-import { createMetrics } from "./metrics.js";
-import { APPEND_LATENCY } from "./names.js";
+import { installExitDump } from "../metrics/exit-dump.js";
+import { createMetrics } from "../metrics/metrics.js";
+import { APPEND_LATENCY } from "../metrics/names.js";
 
 const metrics = createMetrics(true);
 const latency = metrics.histogram(APPEND_LATENCY);

@@ -1,9 +1,9 @@
 // Child process of the crash test: opens the file log in argv[2] and applies the seeded
-// operation stream (crash-workload.ts) with synced appends until it is killed, reporting
+// operation stream (wal-crash-workload.ts) with synced appends until it is killed, reporting
 // over IPC each operation that has resolved; argv[4] is how many may be in flight at once.
-import { silentLogger } from "../../raft/api.js";
-import { runCrashOps } from "./crash-workload.js";
-import { FileWal } from "./file-wal.js";
+import { silentLogger } from "../raft/api.js";
+import { FileWal } from "../storage/wal/file-wal.js";
+import { runCrashOps } from "./wal-crash-workload.js";
 
 export const CRASH_SEGMENT_BYTES = 16 * 1024;
 

@@ -1,7 +1,7 @@
 // Run by data-dir.test.ts in a child process: opens a data dir and prints one JSON line
 // (its pid, and the error if the open failed). With `hold`, keeps the dir open until its
 // stdin closes, then exits normally. Usage: data-dir-child <open|hold> <dir>
-import { openDataDir } from "./data-dir.js";
+import { openDataDir } from "../storage/data-dir.js";
 
 export interface DataDirChildReport {
   pid: number;

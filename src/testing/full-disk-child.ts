@@ -5,11 +5,11 @@
 // whose 64 MiB first segment cannot be preallocated.)
 import * as fs from "node:fs";
 import { EntryType } from "../raft/types.js";
-import { openLmdbStorage } from "./lmdb-storage.js";
-import { isStorageFault } from "./storage-fault.js";
-import { openFileWal } from "./wal/file-wal.js";
-import { openLmdbWal } from "./wal/lmdb-wal.js";
-import type { Wal } from "./wal/wal.js";
+import { openLmdbStorage } from "../storage/lmdb-storage.js";
+import { isStorageFault } from "../storage/storage-fault.js";
+import { openFileWal } from "../storage/wal/file-wal.js";
+import { openLmdbWal } from "../storage/wal/lmdb-wal.js";
+import type { Wal } from "../storage/wal/wal.js";
 
 export interface FullDiskReport {
   /** Highest index whose synced append resolved. */

@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { isRaftError } from "../../raft/errors.js";
-import { SeededRng } from "../../raft/rng.js";
-import { type Entry, EntryType } from "../../raft/types.js";
-import type { Wal } from "./wal.js";
+import { isRaftError } from "../raft/errors.js";
+import { SeededRng } from "../raft/rng.js";
+import { type Entry, EntryType } from "../raft/types.js";
+import type { Wal } from "../storage/wal/wal.js";
 
 export interface WalConformanceOptions {
   /** The log survives close() and open(dir) again (false for in-memory logs). */

@@ -1,10 +1,10 @@
-// The operation stream of the crash test, shared by the writer child (crash-writer.ts) and
+// The operation stream of the crash test, shared by the writer child (wal-crash-writer.ts) and
 // the test that checks what survived: both derive the same operations from a seed and the
 // log's state, so the parent knows everything the child may have written.
-import type { Rng } from "../../raft/rng.js";
-import { SeededRng } from "../../raft/rng.js";
-import { type Entry, EntryType } from "../../raft/types.js";
-import type { Wal } from "./wal.js";
+import type { Rng } from "../raft/rng.js";
+import { SeededRng } from "../raft/rng.js";
+import { type Entry, EntryType } from "../raft/types.js";
+import type { Wal } from "../storage/wal/wal.js";
 
 export interface LogEnd {
   first: number;
