@@ -60,10 +60,10 @@ describe("the import check", () => {
 
   test("tests may import any layer; product code may not import test support or the core's tools", () => {
     const root = plant("tests", {
-      "raft/log.test.ts": ['import { x } from "./cluster.js";'],
+      "raft/log.test.ts": ['import { x } from "../testing/cluster.js";'],
       "testing/cluster.ts": ['import { x } from "../node/node.js";'],
       "node/node.ts": [],
-      "cmd/bin.ts": ['import { x } from "./cluster.js";'],
+      "cmd/bin.ts": ['import { x } from "../testing/cluster.js";'],
       "raft/raft.ts": ['import { x } from "./sim/world.js";'],
       "raft/sim/world.ts": ['import { x } from "../log.js";'],
       "raft/log.ts": [],
