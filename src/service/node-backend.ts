@@ -72,6 +72,8 @@ export interface NodeBackendOptions {
 interface PendingWrite {
   resolve(result: KvResult): void;
   reject(err: BackendError): void;
+  /** Date.now() after which the write fails with "timeout" (its outcome unknown). */
+  deadline: number;
 }
 
 interface ReadWaiter {
@@ -201,30 +203,21 @@ export class NodeBackend implements KvBackend {
     encoders: readonly ((id: ProposalId) => Uint8Array)[],
   ): Promise<KvResult[]> {
     const ids = encoders.map(() => this.newProposalId());
+    const deadline = Date.now() + this.writeTimeoutMs;
     const results = ids.map(
-      (id) => new Promise<KvResult>((resolve, reject) => this.pending.set(id, { resolve, reject })),
+      (id) =>
+        new Promise<KvResult>((resolve, reject) =>
+          this.pending.set(id, { resolve, reject, deadline }),
+        ),
     );
     // A stop may reject them while the batch is still being handed over, before anyone
     // awaits them: that rejection reaches the caller through the hand-over, not unhandled.
     for (const r of results) r.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
     try {
       await this.handOver(encoders.map((encode, i) => encode(ids[i]!)));
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new BackendError(
-                "timeout",
-                `no result within ${this.writeTimeoutMs} ms: the write may still apply`,
-              ),
-            ),
-          this.writeTimeoutMs,
-        );
-      });
-      return await Promise.race([Promise.all(results), timeout]);
+      // Settled by the state machine's report, or by housekeep() at the deadline.
+      return await Promise.all(results);
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
       for (const id of ids) this.pending.delete(id);
     }
   }
@@ -367,6 +360,18 @@ export class NodeBackend implements KvBackend {
     if (this.stopped) return;
     const now = Date.now();
     const lead = this.peer.leadership().lead;
+    // One timer for every write rather than one each: the map holds them in the order they
+    // were made, so in deadline order, and the scan stops at the first still in time.
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) break;
+      this.pending.delete(id);
+      p.reject(
+        new BackendError(
+          "timeout",
+          `no result within ${this.writeTimeoutMs} ms: the write may still apply`,
+        ),
+      );
+    }
     // A round the leader never answered (it lost leadership, or the request was dropped on
     // the way) is asked again: reads are safe to repeat.
     for (const [key, round] of this.rounds) {
