@@ -12,6 +12,7 @@ import type { KvResult, KvWrite, StateCommand } from "../../proposal/kv.js";
 import { encodeProposal } from "../../proposal/proposal.js";
 import { SeededRng } from "../../raft/rng.js";
 import { type Entry, EntryType } from "../../raft/types.js";
+import { openLmdbStorage } from "../lmdb-storage.js";
 import type { Engine } from "./engine.js";
 import { openLmdbEngine } from "./lmdb-engine.js";
 import { MemEngine } from "./mem-engine.js";
@@ -667,3 +668,40 @@ for (const [name, open] of engines) {
     }
   });
 }
+
+test("combined lmdb storage (WAL and engine in one environment): commands apply and survive a reopen", () =>
+  withDir(async (dir) => {
+    let storage = await openLmdbStorage({ dir });
+    let h = new Harness(storage.engine);
+    try {
+      assert.deepEqual(
+        normAll(
+          await h.apply(
+            { op: "push", key: b("q"), values: [b("a"), b("b")], end: "left" },
+            { op: "incrby", key: b("n"), by: 2n },
+          ),
+        ),
+        normAll([int(2), int(2)]),
+      );
+      assert.equal(storage.engine.readView().listLength(b("q")), 2);
+    } finally {
+      await storage.close();
+    }
+    const index = h.index;
+    storage = await openLmdbStorage({ dir });
+    h = new Harness(storage.engine);
+    h.index = index;
+    try {
+      assert.deepEqual(
+        normAll(
+          await h.apply(
+            { op: "pop", key: b("q"), end: "left" },
+            { op: "incrby", key: b("n"), by: 1n },
+          ),
+        ),
+        normAll([bulk("b"), int(3)]),
+      );
+    } finally {
+      await storage.close();
+    }
+  }));
