@@ -57,6 +57,13 @@ LEADER_STARTS_ARGS ?=
 leader-starts: build
 	node dist/src/e2e/leader-starts.js $(LEADER_STARTS_ARGS)
 
+# rafttoy-kv under SIGKILL/restart, SIGSTOP/SIGCONT and leader kills for 2 minutes, the
+# clients' history checked for linearizability (make test runs a 20 s version). Component
+# flags after --, e.g. make jepsen JEPSEN_ARGS="--seed 7 -- --pipeline async-apply".
+JEPSEN_ARGS ?=
+jepsen: build
+	node dist/src/cmd/rafttoy-jepsen.js --duration 120 --history results/jepsen-history.jsonl --json results/jepsen.json $(JEPSEN_ARGS)
+
 soak: build
 	node dist/src/cmd/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)
 

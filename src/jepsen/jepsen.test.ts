@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { test } from "node:test";
+import type { KvInput } from "../check/history.js";
+import { FakeKvCluster } from "./fake-kv.js";
+import { KV_BIN, ProcessCluster } from "./process-cluster.js";
+import { HistoryRecorder } from "./recorder.js";
+import { RespError, RespUnknown } from "./resp-client.js";
+import { runJepsen } from "./run.js";
+import { classify, commandFor } from "./workload.js";
+
+const quiet = () => {};
+
+test("replies are classified: refusals before proposing fail, lost replies of writes are indeterminate", () => {
+  const set: KvInput = { f: "set", value: "v" };
+  const get: KvInput = { f: "get" };
+  assert.deepEqual(classify(set, "OK"), { status: "ok", output: "OK" });
+  assert.deepEqual(classify(set, new RespError("CLUSTERDOWN no leader")), { status: "fail" });
+  assert.deepEqual(classify(set, new RespError("MOVED 0 127.0.0.1:7001")), { status: "fail" });
+  assert.deepEqual(classify(set, new RespUnknown("no reply")), { status: "info" });
+  assert.deepEqual(classify(set, new RespError("ERR timeout")), { status: "info" });
+  assert.deepEqual(classify(get, new RespUnknown("no reply")), { status: "fail" });
+  assert.deepEqual(
+    classify({ f: "incr", by: 1 }, new RespError("WRONGTYPE Operation against a key")),
+    {
+      status: "ok",
+      output: { error: "wrong-type" },
+    },
+  );
+  assert.deepEqual(classify({ f: "push", value: "x", end: "right" }, 3), { status: "ok" });
+  assert.deepEqual(commandFor("q", { f: "pop", end: "left" }), ["LPOP", "q"]);
+  assert.deepEqual(commandFor("n", { f: "incr", by: 1 }), ["INCR", "n"]);
+});
+
+test("the recorder turns events into the checker's history, an unfinished one indeterminate", () => {
+  const r = new HistoryRecorder();
+  const a = r.invoke(1, "k", { f: "set", value: "a" });
+  r.invoke(2, "k", { f: "set", value: "b" });
+  r.complete(a, "ok", "OK");
+  const h = r.history();
+  assert.equal(h.length, 2);
+  assert.equal(h[0]?.status, "ok");
+  assert.equal(h[1]?.status, "info");
+  assert.equal(h[1]?.complete, Number.POSITIVE_INFINITY);
+  assert.throws(() => r.complete(a, "ok"));
+});
+
+test("a run against a linearizable stand-in under kills and pauses checks clean, with faults and recoveries reported", async () => {
+  const cluster = new FakeKvCluster(3);
+  await cluster.start();
+  try {
+    const outcome = await runJepsen(cluster, () => cluster.targets(), {
+      durationMs: 4000,
+      workload: { clients: 6, registers: 2, timeoutMs: 300, seed: 3 },
+      nemesis: { kinds: ["kill", "pause"], seed: 3, faultMs: 500, calmMs: 300 },
+      log: quiet,
+    });
+    assert.equal(outcome.report.verdict, "linearizable", outcome.checkText.join("\n"));
+    assert.ok(outcome.report.operations > 100);
+    assert.ok(outcome.faults.length >= 2, `faults: ${outcome.faults.length}`);
+    assert.equal(outcome.report.recoveries.length, outcome.faults.length);
+    // Pauses hold replies past the deadline: some writes must have ended indeterminate.
+    if (outcome.faults.some((f) => f.kind === "pause")) assert.ok(outcome.report.indeterminate > 0);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test("a run against a stand-in that serves stale reads finds the anomaly", async () => {
+  const cluster = new FakeKvCluster(3, { staleReads: true });
+  await cluster.start();
+  try {
+    const outcome = await runJepsen(cluster, () => cluster.targets(), {
+      durationMs: 2000,
+      workload: { clients: 4, registers: 1, timeoutMs: 300, seed: 4 },
+      nemesis: { kinds: [], seed: 4, faultMs: 100, calmMs: 100 },
+      log: quiet,
+    });
+    assert.equal(outcome.report.verdict, "violation");
+    assert.ok(outcome.report.anomalies >= 1);
+    assert.match(outcome.checkText.join("\n"), /cannot be linearized/);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test("a short run against a real rafttoy-kv cluster (SIGKILL, SIGSTOP, leader kill) is linearizable", async (t) => {
+  if (!existsSync(KV_BIN)) {
+    t.skip("rafttoy-kv is not built in this tree yet");
+    return;
+  }
+  const cluster = await ProcessCluster.start(3, [], quiet);
+  try {
+    const outcome = await runJepsen(cluster, () => cluster.targets(), {
+      durationMs: 20_000,
+      workload: { clients: 6, registers: 3, timeoutMs: 2000, seed: 7 },
+      nemesis: { kinds: ["kill", "pause", "leader-kill"], seed: 7, faultMs: 2000, calmMs: 2000 },
+      log: quiet,
+    });
+    assert.equal(outcome.report.verdict, "linearizable", outcome.checkText.join("\n"));
+    assert.ok(outcome.report.ok > 0);
+  } finally {
+    await cluster.stop();
+  }
+});
