@@ -62,7 +62,8 @@ leader-starts: build
 # flags after --, e.g. make jepsen JEPSEN_ARGS="--seed 7 -- --pipeline async-apply".
 JEPSEN_ARGS ?=
 jepsen: build
-	node dist/src/cmd/rafttoy-jepsen.js --duration 120 --history results/jepsen-history.jsonl --json results/jepsen.json $(JEPSEN_ARGS)
+	mkdir -p results
+	node dist/src/jepsen/main.js --duration 120 --history results/jepsen-history.jsonl --json results/jepsen.json $(JEPSEN_ARGS)
 
 soak: build
 	node dist/src/cmd/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)

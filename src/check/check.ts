@@ -2,15 +2,12 @@
 // so a history is linearizable exactly when each key's sub-history is — the partitioning
 // Porcupine does), prepare each key's operations for the search, search, and for a key that
 // fails, confirm with the exact cache and find the smallest failing window.
-import type { KvInput, KvOutput, Operation } from "./history.js";
-import { kvModel } from "./kv-model.js";
-import { type SearchOp, searchLinearization } from "./search.js";
-import { type FailingWindow, smallestFailingWindow } from "./window.js";
 
-/** A prepared operation: the search's view plus the history's operation it came from. */
-export interface CheckedOp extends SearchOp<KvInput, KvOutput> {
-  source: Operation;
-}
+import type { CheckedOp } from "./checked-op.js";
+import type { Operation } from "./history.js";
+import { kvModel } from "./kv-model.js";
+import { searchLinearization } from "./search.js";
+import { type FailingWindow, smallestFailingWindow } from "./window.js";
 
 /** "unknown": the confirming search gave up at maxSteps. */
 export type Verdict = "linearizable" | "violation" | "unknown";
@@ -25,6 +22,8 @@ export interface KeyVerdict {
   verdict: Verdict;
   steps: number;
 }
+
+export type { CheckedOp };
 
 export interface CheckResult {
   verdict: Verdict;

@@ -11,7 +11,7 @@
 // running at S become indeterminate (they may have taken effect before S or after). When no
 // such S exists (the failure needs the key's true initial state, e.g. a read of a value
 // nobody wrote), the window starts at the history's beginning.
-import type { CheckedOp } from "./check.js";
+import type { CheckedOp } from "./checked-op.js";
 import { kvModel, UNKNOWN } from "./kv-model.js";
 import { searchLinearization } from "./search.js";
 

@@ -1,8 +1,8 @@
 // npm run bench:check: how long the linearizability checker takes on a generated
 // 100,000-operation history (goal ≤ 30 s). Run it under `flock /tmp/bench.lock`.
 import { parseArgs } from "node:util";
-import { checkHistory } from "../check/check.js";
-import { generateHistory } from "../check/generate.js";
+import { checkHistory } from "./check.js";
+import { generateHistory } from "./generate.js";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// rafttoy-jepsen: a rafttoy-kv cluster under faults, its clients' history checked (src/jepsen/).
-import { jepsenMain } from "../jepsen/cli.js";
+// rafttoy-jepsen: a rafttoy-kv cluster under faults, its clients' history checked (the binary; it sits beside the harness because jepsen is above cmd in the layer order).
+import { jepsenMain } from "./cli.js";
 
 process.exitCode = await jepsenMain(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
