@@ -27,6 +27,7 @@ Exit status: 0 linearizable, 1 anomalies or a check that gave up, 2 bad usage or
   --seed N         seeds the workload and the nemesis (default: the time)
   --history FILE   where the history is appended as it happens (default: none)
   --json FILE      the report as JSON
+  --kv-bin FILE    the rafttoy-kv program to run (default: this build's)
   --fake           an in-process stand-in cluster instead of rafttoy-kv (tests the harness)
   -h, --help       this text
 `;
@@ -97,7 +98,7 @@ export async function jepsenMain(argv: readonly string[], io: JepsenIo): Promise
       const fake = new FakeKvCluster(nodes);
       await fake.start();
       cluster = fake;
-    } else cluster = await ProcessCluster.start(nodes, kvArgs, log);
+    } else cluster = await ProcessCluster.start(nodes, kvArgs, log, values["kv-bin"]);
   } catch (err) {
     io.err(`rafttoy-jepsen: cannot start the cluster: ${(err as Error).message}`);
     return 2;
@@ -139,6 +140,7 @@ function parse(argv: readonly string[]) {
       history: { type: "string" },
       json: { type: "string" },
       fake: { type: "boolean" },
+      "kv-bin": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -34,6 +34,7 @@ export class ProcessCluster implements ClusterControl {
     private readonly dir: string,
     private readonly args: readonly string[],
     private readonly log: (line: string) => void,
+    private readonly bin: string,
   ) {}
 
   /** Starts `size` nodes with `args` (component flags) and waits until a leader is known. */
@@ -41,11 +42,12 @@ export class ProcessCluster implements ClusterControl {
     size: number,
     args: readonly string[],
     log: (line: string) => void,
+    bin = KV_BIN,
   ): Promise<ProcessCluster> {
-    if (!existsSync(KV_BIN))
-      throw new Error(`${KV_BIN} is missing: rafttoy-kv is not built (make build)`);
+    if (!existsSync(bin))
+      throw new Error(`${bin} is missing: rafttoy-kv is not built (make build)`);
     const dir = await mkdtemp(join(tmpdir(), "rafttoy-jepsen-"));
-    const cluster = new ProcessCluster(size, dir, args, log);
+    const cluster = new ProcessCluster(size, dir, args, log, bin);
     const ports = await freePorts(3 * size);
     for (let i = 0; i < size; i++)
       cluster.nodes.push({
@@ -112,7 +114,7 @@ export class ProcessCluster implements ClusterControl {
     const child = spawn(
       process.execPath,
       [
-        KV_BIN,
+        this.bin,
         "--peers",
         this.nodes.map((p) => p.raft).join(","),
         "--id",
