@@ -1,4 +1,5 @@
 // The transport registry: every kind by name, so a new transport is one file and one line.
+import { Registry } from "../units/registry.js";
 import { TransportError } from "./errors.js";
 import { GrpcTransport } from "./grpc-transport.js";
 import { LocalNetwork } from "./local-transport.js";
@@ -30,60 +31,60 @@ export interface TransportSpec {
 
 let processNetwork: LocalNetwork | undefined;
 
-const specs: readonly TransportSpec[] = [
-  {
-    name: "grpc",
-    description: "gRPC over HTTP/2: one stream per peer, batches encoded once by hand",
-    betweenProcesses: true,
-    create: (config) =>
-      new GrpcTransport({
-        id: config.id,
-        peers: config.peers,
-        maxMessageBytes: config.maxMessageBytes,
-        logger: config.logger,
-        netDelay: config.netDelay,
-      }),
-  },
-  {
-    name: "tcp",
-    description: "raw TCP: one connection per pair of peers, length-prefixed batch frames",
-    betweenProcesses: true,
-    create: (config) =>
-      new TcpTransport({
-        id: config.id,
-        peers: config.peers,
-        maxMessageBytes: config.maxMessageBytes,
-        logger: config.logger,
-        netDelay: config.netDelay,
-      }),
-  },
-  {
-    name: "local",
-    description: "in-process delivery between peers of one process (tests, single-process runs)",
-    betweenProcesses: false,
-    create: (config) => {
-      processNetwork ??= new LocalNetwork();
-      return (config.localNetwork ?? processNetwork).transport(config.id);
+const registry = new Registry<TransportSpec>(
+  [
+    {
+      name: "grpc",
+      description: "gRPC over HTTP/2: one stream per peer, batches encoded once by hand",
+      betweenProcesses: true,
+      create: (config) =>
+        new GrpcTransport({
+          id: config.id,
+          peers: config.peers,
+          maxMessageBytes: config.maxMessageBytes,
+          logger: config.logger,
+          netDelay: config.netDelay,
+        }),
     },
-  },
-];
+    {
+      name: "tcp",
+      description: "raw TCP: one connection per pair of peers, length-prefixed batch frames",
+      betweenProcesses: true,
+      create: (config) =>
+        new TcpTransport({
+          id: config.id,
+          peers: config.peers,
+          maxMessageBytes: config.maxMessageBytes,
+          logger: config.logger,
+          netDelay: config.netDelay,
+        }),
+    },
+    {
+      name: "local",
+      description: "in-process delivery between peers of one process (tests, single-process runs)",
+      betweenProcesses: false,
+      create: (config) => {
+        processNetwork ??= new LocalNetwork();
+        return (config.localNetwork ?? processNetwork).transport(config.id);
+      },
+    },
+  ],
+  (name, names) =>
+    new TransportError(
+      "unknown-transport",
+      `unknown transport "${name}": use one of ${names.join(", ")}`,
+    ),
+);
 
 /** Every transport name, in registry order. */
-export const transportKinds: readonly string[] = specs.map((s) => s.name);
+export const transportKinds: readonly string[] = registry.names;
 
 /** The transports that connect processes: the choices of --transport. */
-export const processTransportKinds: readonly string[] = specs
+export const processTransportKinds: readonly string[] = registry.specs
   .filter((s) => s.betweenProcesses)
   .map((s) => s.name);
 
 /** The spec registered under `name`; an unknown name throws, listing the names that exist. */
 export function transportSpec(name: string): TransportSpec {
-  const spec = specs.find((s) => s.name === name);
-  if (spec === undefined) {
-    throw new TransportError(
-      "unknown-transport",
-      `unknown transport "${name}": use one of ${transportKinds.join(", ")}`,
-    );
-  }
-  return spec;
+  return registry.get(name);
 }

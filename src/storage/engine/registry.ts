@@ -1,6 +1,7 @@
 // The engine registry: every kind by name, so a new engine is one file and one entry (the
 // same shape as the pipeline, transport and WAL registries). The lmdb one is imported only
 // when opened, so the mem engine never loads lmdb's native module.
+import { Registry } from "../../units/registry.js";
 import { EngineError } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { MemEngine } from "./mem-engine.js";
@@ -16,37 +17,32 @@ export interface EngineSpec {
   open(opts: OpenEngineOptions): Promise<Engine>;
 }
 
-const specs: readonly EngineSpec[] = [
-  {
-    name: "mem",
-    description: "a map in memory, nothing survives a restart",
-    open: async () => new MemEngine(),
-  },
-  {
-    name: "lmdb",
-    description: "an lmdb database: hard state, membership and applied state survive",
-    open: async (opts) => {
-      const { openLmdbEngine } = await import("./lmdb-engine.js");
-      return openLmdbEngine({ dir: opts.dir });
+const registry = new Registry<EngineSpec>(
+  [
+    {
+      name: "mem",
+      description: "a map in memory, nothing survives a restart",
+      open: async () => new MemEngine(),
     },
-  },
-];
+    {
+      name: "lmdb",
+      description: "an lmdb database: hard state, membership and applied state survive",
+      open: async (opts) => {
+        const { openLmdbEngine } = await import("./lmdb-engine.js");
+        return openLmdbEngine({ dir: opts.dir });
+      },
+    },
+  ],
+  (name, names) =>
+    new EngineError(
+      "unknown-engine",
+      `unknown engine "${name}": choose one of ${names.join(", ")}`,
+    ),
+);
 
 /** Every engine name, in registry order. */
-export const engineKinds: readonly string[] = specs.map((s) => s.name);
-
-/** The spec registered under `name`; an unknown name throws, listing the names that exist. */
-export function engineSpec(name: string): EngineSpec {
-  const spec = specs.find((s) => s.name === name);
-  if (spec === undefined) {
-    throw new EngineError(
-      "unknown-engine",
-      `unknown engine "${name}": choose one of ${engineKinds.join(", ")}`,
-    );
-  }
-  return spec;
-}
+export const engineKinds: readonly string[] = registry.names;
 
 export async function openEngine(kind: string, opts: OpenEngineOptions): Promise<Engine> {
-  return engineSpec(kind).open(opts);
+  return registry.get(kind).open(opts);
 }

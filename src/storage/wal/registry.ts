@@ -1,7 +1,9 @@
 // The WAL registry: every kind by name, so a new log is one file and one entry (the same
 // shape as the pipeline and transport registries). The lmdb one is imported only when
 // opened, so the mem and file logs never load its native module.
+
 import type { Logger } from "../../raft/api.js";
+import { Registry } from "../../units/registry.js";
 import { WalError } from "../errors.js";
 import { openFileWal } from "./file-wal.js";
 import { MemWal } from "./mem-wal.js";
@@ -20,43 +22,35 @@ export interface WalSpec {
   open(opts: OpenWalOptions): Promise<Wal>;
 }
 
-const specs: readonly WalSpec[] = [
-  {
-    name: "mem",
-    description: "in memory, nothing survives a restart",
-    open: async (opts) => new MemWal({ syncDelayMs: opts.syncDelayMs }),
-  },
-  {
-    name: "file",
-    description: "segment files, fdatasync per group of appends on an I/O thread",
-    open: (opts) =>
-      openFileWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs }),
-  },
-  {
-    name: "lmdb",
-    description: "an lmdb database, one durable commit per group of appends",
-    open: async (opts) => {
-      const { openLmdbWal } = await import("./lmdb-wal.js");
-      return openLmdbWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
+const registry = new Registry<WalSpec>(
+  [
+    {
+      name: "mem",
+      description: "in memory, nothing survives a restart",
+      open: async (opts) => new MemWal({ syncDelayMs: opts.syncDelayMs }),
     },
-  },
-];
+    {
+      name: "file",
+      description: "segment files, fdatasync per group of appends on an I/O thread",
+      open: (opts) =>
+        openFileWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs }),
+    },
+    {
+      name: "lmdb",
+      description: "an lmdb database, one durable commit per group of appends",
+      open: async (opts) => {
+        const { openLmdbWal } = await import("./lmdb-wal.js");
+        return openLmdbWal({ dir: opts.dir, logger: opts.logger, syncDelayMs: opts.syncDelayMs });
+      },
+    },
+  ],
+  (name, names) =>
+    new WalError("unknown-wal", `unknown wal "${name}": choose one of ${names.join(", ")}`),
+);
 
 /** Every WAL name, in registry order. */
-export const walKinds: readonly string[] = specs.map((s) => s.name);
-
-/** The spec registered under `name`; an unknown name throws, listing the names that exist. */
-export function walSpec(name: string): WalSpec {
-  const spec = specs.find((s) => s.name === name);
-  if (spec === undefined) {
-    throw new WalError(
-      "unknown-wal",
-      `unknown wal "${name}": choose one of ${walKinds.join(", ")}`,
-    );
-  }
-  return spec;
-}
+export const walKinds: readonly string[] = registry.names;
 
 export async function openWal(kind: string, opts: OpenWalOptions): Promise<Wal> {
-  return walSpec(kind).open(opts);
+  return registry.get(kind).open(opts);
 }
