@@ -2,6 +2,7 @@
 // print progress on stderr and the summary line last on stdout; on a violation, look for
 // a shorter run that breaks the same invariant and print its last events.
 import yargs from "yargs";
+import { intInRange } from "../cli/flags.js";
 import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { type FaultSet, parseFaults } from "../raft/sim/faults.js";
@@ -91,14 +92,6 @@ function parser(args: readonly string[]) {
     });
 }
 
-function intFlag(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
-  }
-  return n;
-}
-
 /** Parses the flags; throws UsageError (one line) on anything wrong. */
 export function parseSimArgs(args: readonly string[]): SimArgs {
   const argv = parser(args).parseSync();
@@ -113,14 +106,14 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
   }
   return {
     opts: {
-      seed: intFlag("seed", argv.seed, 0, 0xffff_ffff),
-      nodes: intFlag("nodes", argv.nodes, 1, MAX_NODES),
-      steps: intFlag("steps", argv.steps, 1, 1_000_000_000),
+      seed: intInRange("seed", argv.seed, 0, 0xffff_ffff),
+      nodes: intInRange("nodes", argv.nodes, 1, MAX_NODES),
+      steps: intInRange("steps", argv.steps, 1, 1_000_000_000),
       faults,
       async: argv.async,
       testingBugs: parseTestingBug(argv["testing-bug"]),
     },
-    traceLines: intFlag("trace", argv.trace, 0, 100_000),
+    traceLines: intInRange("trace", argv.trace, 0, 100_000),
     shrink: argv.shrink,
   };
 }

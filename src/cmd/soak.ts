@@ -12,6 +12,7 @@
 import { pathToFileURL } from "node:url";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { intInRange } from "../cli/flags.js";
 import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { parseFaults } from "../raft/sim/faults.js";
@@ -28,14 +29,6 @@ import type { CliIo } from "./sim-cli.js";
 import { MAX_NODES } from "./sim-cli.js";
 
 const TRACE_LINES = 40;
-
-function intArg(name: string, value: unknown, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer in ${min}..${max}, got "${String(value)}"`);
-  }
-  return n;
-}
 
 export async function soakMain(args: readonly string[], io: CliIo): Promise<number> {
   let seeds: number;
@@ -65,9 +58,9 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
       })
       .parseSync();
     if (argv.help === true) return 0;
-    seeds = intArg("seeds", argv.seeds, 1, 100_000_000);
-    steps = intArg("steps", argv.steps, 1, 1_000_000_000);
-    nodes = intArg("nodes", argv.nodes, 1, MAX_NODES);
+    seeds = intInRange("seeds", argv.seeds, 1, 100_000_000);
+    steps = intInRange("steps", argv.steps, 1, 1_000_000_000);
+    nodes = intInRange("nodes", argv.nodes, 1, MAX_NODES);
     faults = parseFaults(argv.faults);
     const name = argv["testing-bug"];
     if (name !== undefined) {
@@ -82,7 +75,7 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
     firstSeed =
       argv["first-seed"] === undefined
         ? Math.floor(io.clock()) % 1_000_000_000
-        : intArg("first-seed", argv["first-seed"], 0, 0xffff_ffff - seeds);
+        : intInRange("first-seed", argv["first-seed"], 0, 0xffff_ffff - seeds);
   } catch (e) {
     io.err(`soak: ${(e as Error).message.split("\n")[0]}`);
     return 2;
