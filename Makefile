@@ -6,7 +6,7 @@ BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
 
-.PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser
+.PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser deps-redis kv bench-kv
 
 all: build
 
@@ -25,7 +25,7 @@ build: $(STAMP)
 lint: $(STAMP)
 	npx biome check .
 
-test: build lint deps-browser
+test: build lint deps-browser deps-redis
 	node --test --test-concurrency=2 dist/src
 
 # The import check alone (also part of `make test`): the layer order of
@@ -43,6 +43,29 @@ deps-browser:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
 	fi
 	@$(CHROMIUM) --version
+
+# redis-cli, redis-benchmark and redis-server (Debian's redis-tools and redis-server) for the
+# key-value service's tests and benchmark; installed like Chromium above when missing.
+deps-redis:
+	@if ! command -v redis-benchmark >/dev/null || ! command -v redis-server >/dev/null; then \
+	  command -v apt-get >/dev/null || { echo "deps-redis: redis-tools/redis-server are missing and apt-get is unavailable: install them by hand" >&2; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-tools redis-server; \
+	fi
+	@redis-cli --version
+
+# A local 3-node key-value cluster (rafttoy-kv) in the foreground on free ports; Ctrl-C stops
+# it. Flags for every node: make kv KV_ARGS="--reads stale".
+KV_ARGS ?=
+kv:
+	@$(MAKE) --no-print-directory -s build >&2
+	@node dist/src/cmd/kv-cluster.js $(KV_ARGS)
+
+# redis-benchmark and autocannon against a local 3-node cluster, beside a plain redis-server;
+# one table on stdout, JSON under results/. E.g. make bench-kv BENCH_KV_ARGS="--runs 3".
+BENCH_KV_ARGS ?=
+bench-kv: deps-redis
+	@$(MAKE) --no-print-directory -s build >&2
+	@node dist/src/cmd/kv-bench.js $(BENCH_KV_ARGS)
 
 # A local 3-process cluster on loopback running the default matrix on the default
 # (durable, embedded) storage; e.g. make bench BENCH_ARGS="--wal mem --engine mem --count 3".

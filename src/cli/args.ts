@@ -31,7 +31,7 @@ export { USAGE_EXIT_CODE, UsageError };
 
 type Program = "rafttoy-follower" | "rafttoy-leader";
 
-const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops", "sweep"]);
+const BOOLEAN_FLAGS = new Set(["metrics", "help", "allow-drops", "sweep", "redirect"]);
 
 /**
  * The flags every process of one cluster must share (components and Raft timing), as
@@ -135,7 +135,7 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
     .option("cpu-prof", {
       type: "string",
       describe:
-        "write this process's CPU profile to DIR/<role>.cpuprofile at exit (leader, " +
+        "write this process's CPU profile to DIR/<role>.cpuprofile at exit (leader, kv-<id>, " +
         "follower-<id>); open it in Chrome DevTools (Performance tab, Load profile)",
     })
     .option("compact-every", {
@@ -202,13 +202,32 @@ const BENCH_NOTE = [
   "Each result line: BenchmarkRaft/<name>-<cores>  N  ns/op  MB/s  p50-ns  p99-ns  cpu-us/op, then in the open loop R target-ops/s and A achieved-ops/s, and K dropped when proposals failed.",
 ].join("\n\n");
 
-function build(program: Program, registries: ComponentRegistries, argv: readonly string[]): Argv {
+/**
+ * Another binary built on a node (rafttoy-kv): the node's flags plus its own, read after the
+ * node's options. Its own flags that take no value must be in BOOLEAN_FLAGS.
+ */
+export interface ProgramSpec<T> {
+  name: string;
+  usage: string;
+  epilog?: string;
+  flags(y: Argv): Argv;
+  read(raw: Raw, node: NodeOptions): T;
+}
+
+function build(
+  program: Program | ProgramSpec<unknown>,
+  registries: ComponentRegistries,
+  argv: readonly string[],
+): Argv {
+  const spec = typeof program === "string" ? undefined : program;
   let y = yargs()
-    .scriptName(program)
+    .scriptName(spec?.name ?? (program as Program))
     .usage(
-      program === "rafttoy-leader"
-        ? "$0 --peers HOST:PORT,... --id N [flags]\n\nCampaigns until it leads, runs the selected benchmarks against the followers and prints one Go-style line per run."
-        : "$0 --peers HOST:PORT,... --id N [flags]\n\nServes as a Raft follower until stopped (SIGINT or SIGTERM).",
+      spec !== undefined
+        ? spec.usage
+        : program === "rafttoy-leader"
+          ? "$0 --peers HOST:PORT,... --id N [flags]\n\nCampaigns until it leads, runs the selected benchmarks against the followers and prints one Go-style line per run."
+          : "$0 --peers HOST:PORT,... --id N [flags]\n\nServes as a Raft follower until stopped (SIGINT or SIGTERM).",
     )
     .strict()
     .exitProcess(false)
@@ -223,8 +242,11 @@ function build(program: Program, registries: ComponentRegistries, argv: readonly
       );
     });
   y = nodeFlags(y, registries);
-  if (program === "rafttoy-leader") y = leaderFlags(y).epilog(`${BENCH_NOTE}\n\n${DURATIONS_NOTE}`);
-  else y = y.epilog(DURATIONS_NOTE);
+  if (spec !== undefined) {
+    y = spec.flags(y).epilog(spec.epilog ? `${spec.epilog}\n\n${DURATIONS_NOTE}` : DURATIONS_NOTE);
+  } else if (program === "rafttoy-leader") {
+    y = leaderFlags(y).epilog(`${BENCH_NOTE}\n\n${DURATIONS_NOTE}`);
+  } else y = y.epilog(DURATIONS_NOTE);
   return y;
 }
 
@@ -246,10 +268,10 @@ function explainYargsFailure(message: string, argv: readonly string[]): string {
   return `${message} (run with --help for the flags)`;
 }
 
-type Raw = Record<string, unknown>;
+export type Raw = Record<string, unknown>;
 
 /** The value of a string flag, refusing repeats and a missing value. */
-function text(raw: Raw, flag: string): string | undefined {
+export function text(raw: Raw, flag: string): string | undefined {
   const value = raw[flag];
   if (Array.isArray(value))
     throw new UsageError(`--${flag} is given ${value.length} times: give it once`);
@@ -260,7 +282,7 @@ function text(raw: Raw, flag: string): string | undefined {
 }
 
 /** The value of a boolean flag, refusing repeats (yargs would make them an array). */
-function flag(raw: Raw, name: string): boolean {
+export function flag(raw: Raw, name: string): boolean {
   const value = raw[name];
   if (Array.isArray(value))
     throw new UsageError(`--${name} is given ${value.length} times: give it once`);
@@ -273,7 +295,7 @@ function required(raw: Raw, flag: string, hint: string): string {
   return value;
 }
 
-function wholeNumber(raw: Raw, flag: string, min: number): number {
+export function wholeNumber(raw: Raw, flag: string, min: number): number {
   const s = text(raw, flag)!;
   const n = /^\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min) {
@@ -284,7 +306,7 @@ function wholeNumber(raw: Raw, flag: string, min: number): number {
   return n;
 }
 
-function duration(raw: Raw, flag: string, positive: boolean): number {
+export function duration(raw: Raw, flag: string, positive: boolean): number {
   const s = text(raw, flag)!;
   let ms: number;
   try {
@@ -472,7 +494,7 @@ function checkRegistries(registries: ComponentRegistries): void {
 }
 
 function parse<T>(
-  program: Program,
+  program: Program | ProgramSpec<unknown>,
   argv: readonly string[],
   registries: ComponentRegistries,
   io: CliIo,
@@ -497,7 +519,7 @@ function parse<T>(
     return read(raw, registries);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`${program}: ${error.message}\n`);
+    io.stderr(`${typeof program === "string" ? program : program.name}: ${error.message}\n`);
     return io.exit(USAGE_EXIT_CODE);
   }
 }
@@ -513,6 +535,18 @@ export function parseFollowerArgs(
   io: CliIo = processIo,
 ): NodeOptions {
   return parse("rafttoy-follower", argv, registries, io, readNodeOptions);
+}
+
+/** Parses the flags of a binary built on a node: the node's flags, then the spec's own. */
+export function parseProgramArgs<T>(
+  spec: ProgramSpec<T>,
+  argv: readonly string[],
+  registries: ComponentRegistries,
+  io: CliIo = processIo,
+): T {
+  return parse(spec as ProgramSpec<unknown>, argv, registries, io, (raw, r) =>
+    spec.read(raw, readNodeOptions(raw, r)),
+  ) as T;
 }
 
 /** Parses the leader's flags: the follower's plus --bench, --benchtime, --count, --maxrate, --json. */

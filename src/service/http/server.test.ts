@@ -1,8 +1,8 @@
 // The HTTP front-end over an in-process backend, driven by fetch.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { MemoryBackend } from "../../testing/memory-kv-backend.js";
 import { ServiceMetrics } from "../metrics.js";
-import { MemoryBackend } from "../testing/memory-backend.js";
 import { HttpServer } from "./server.js";
 
 async function start(

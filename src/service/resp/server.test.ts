@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { MemoryBackend } from "../testing/memory-backend.js";
+import { MemoryBackend } from "../../testing/memory-kv-backend.js";
 import { RespServer } from "./server.js";
 
 async function start(

@@ -1,0 +1,150 @@
+// rafttoy-kv's flags: every node flag of the other binaries (components, Raft timing,
+// storage) plus the service's own (front-end addresses, join, redirect, reads, limits).
+import type { Argv } from "yargs";
+import type { ComponentRegistries } from "../node/components.js";
+import type { Listen, ServiceOptions } from "../service/options.js";
+import {
+  type CliIo,
+  flag,
+  type ProgramSpec,
+  parseProgramArgs,
+  processIo,
+  type Raw,
+  text,
+  UsageError,
+  wholeNumber,
+} from "./args.js";
+
+const USAGE = [
+  "$0 --peers HOST:PORT,... --id N [--resp HOST:PORT] [--http HOST:PORT] [flags]",
+  "",
+  "One node of the replicated key-value service: the Redis protocol (RESP2) and HTTP on",
+  "every node, writes forwarded to the leader (or redirected with --redirect), reads",
+  "linearizable by default. Runs until SIGINT or SIGTERM.",
+].join("\n");
+
+const EPILOG = [
+  "--peers lists the Raft addresses of the members the cluster starts with (the i-th has id i). A node joining later lists them too, with itself appended, and gives --join with any member's HTTP address: it is added as a learner, caught up (by snapshot when the log was compacted), then promoted to voter.",
+  "HTTP: PUT/GET/DELETE /kv/KEY, GET /kv?prefix=P, POST /queue/NAME, POST /queue/NAME/pop, GET /cluster, POST /cluster/join, DELETE /cluster/ID, GET /health, GET /metrics.",
+].join("\n\n");
+
+function kvFlags(y: Argv): Argv {
+  return y
+    .option("resp", {
+      type: "string",
+      describe: "where the Redis protocol (RESP2) server listens, host:port (port 0: any free one)",
+      default: "127.0.0.1:6379",
+    })
+    .option("http", {
+      type: "string",
+      describe: "where the HTTP server listens, host:port",
+      default: "127.0.0.1:8080",
+    })
+    .option("join", {
+      type: "string",
+      describe:
+        "join a running cluster through this member's HTTP address (http://host:port): this node starts empty and is added at run time",
+    })
+    .option("redirect", {
+      type: "boolean",
+      describe:
+        "on a follower, answer writes with -MOVED 0 host:port (RESP) or 307 + Location (HTTP) instead of forwarding them to the leader",
+      default: false,
+    })
+    .option("reads", {
+      type: "string",
+      describe:
+        "linearizable: reads wait for a ReadIndex round (one per loop turn for all waiting reads); stale: from this node's state machine at once",
+      default: "linearizable",
+    })
+    .option("max-key-bytes", {
+      type: "string",
+      describe: "refuse keys longer than this (0: no limit); nothing is proposed",
+      default: "0",
+    })
+    .option("max-value-bytes", {
+      type: "string",
+      describe:
+        "refuse values longer than this (0: no limit; HTTP bodies are capped at 16 MiB then)",
+      default: "0",
+    })
+    .option("max-keys", {
+      type: "string",
+      describe: "refuse writes that would add a key once this many exist (0: no limit)",
+      default: "0",
+    });
+}
+
+function listen(raw: Raw, name: string): Listen {
+  const value = text(raw, name)!;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (m === null || port > 65535) {
+    throw new UsageError(
+      `--${name} ${JSON.stringify(value)} is not host:port: write e.g. 127.0.0.1:6379`,
+    );
+  }
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function joinUrl(raw: Raw): string | undefined {
+  const value = text(raw, "join");
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.includes("://") ? value : `http://${value}`);
+  } catch {
+    throw new UsageError(
+      `--join ${JSON.stringify(value)} is not a URL: write e.g. http://127.0.0.1:8080`,
+    );
+  }
+  if (url.protocol !== "http:") {
+    throw new UsageError(`--join ${JSON.stringify(value)}: only http:// is served by the members`);
+  }
+  return url.origin;
+}
+
+export const KV_PROGRAM: ProgramSpec<ServiceOptions> = {
+  name: "rafttoy-kv",
+  usage: USAGE,
+  epilog: EPILOG,
+  flags: kvFlags,
+  read(raw, node) {
+    const reads = text(raw, "reads")!;
+    if (reads !== "linearizable" && reads !== "stale") {
+      throw new UsageError(
+        `--reads ${JSON.stringify(reads)} is unknown: use linearizable or stale`,
+      );
+    }
+    const resp = listen(raw, "resp");
+    const http = listen(raw, "http");
+    if (resp.port !== 0 && resp.port === http.port && resp.host === http.host) {
+      throw new UsageError(
+        `--resp and --http are both ${resp.host}:${resp.port}: give each its own port`,
+      );
+    }
+    const join = joinUrl(raw);
+    return {
+      ...node,
+      resp,
+      http,
+      ...(join === undefined ? {} : { join }),
+      redirect: flag(raw, "redirect"),
+      reads,
+      limits: {
+        maxKeyBytes: wholeNumber(raw, "max-key-bytes", 0),
+        maxValueBytes: wholeNumber(raw, "max-value-bytes", 0),
+        maxKeys: wholeNumber(raw, "max-keys", 0),
+      },
+    };
+  },
+};
+
+/** Parses rafttoy-kv's flags; bad input: one line on stderr and exit 2; --help: exit 0. */
+export function parseKvArgs(
+  argv: readonly string[],
+  registries: ComponentRegistries,
+  io: CliIo = processIo,
+): ServiceOptions {
+  return parseProgramArgs(KV_PROGRAM, argv, registries, io);
+}

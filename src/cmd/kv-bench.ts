@@ -1,0 +1,337 @@
+// `make bench-kv`: the key-value service measured with tools nobody here wrote. It starts a
+// local 3-node cluster (default durable storage), runs redis-benchmark against the leader and
+// a follower with and without pipelining, linearizable and then stale reads, an HTTP load
+// with autocannon, and a plain redis-server in the same run as the non-replicated ceiling.
+// Every timed command holds /tmp/bench.lock (flock) only while it runs. Prints one table and
+// writes the same rows as JSON under results/.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePorts } from "../transport/free-ports.js";
+import { KvCluster, type KvNode } from "./kv-cluster.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const LOCK = "/tmp/bench.lock";
+
+interface Row {
+  case: string;
+  target: string;
+  run: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+interface Options {
+  requests: number;
+  clients: number;
+  keyspace: number;
+  bytes: number;
+  runs: number;
+  httpSeconds: number;
+  json: string;
+  args: string[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    requests: 200_000,
+    clients: 50,
+    keyspace: 100_000,
+    bytes: 256,
+    runs: 1,
+    httpSeconds: 10,
+    json: join(ROOT, "results", `bench-kv-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
+    args: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${a} needs a value`);
+      return v;
+    };
+    const whole = (v: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n <= 0)
+        fail(`${a} ${JSON.stringify(v)} is not a whole number above 0`);
+      return n;
+    };
+    if (a === "-n") o.requests = whole(next());
+    else if (a === "--runs") o.runs = whole(next());
+    else if (a === "--http-seconds") o.httpSeconds = whole(next());
+    else if (a === "--json") o.json = next();
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write(
+        "kv-bench [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [-- rafttoy-kv flags]\n\n" +
+          "redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16)\n" +
+          "against the leader and a follower, linearizable then stale reads; autocannon PUT and GET\n" +
+          "at 100 connections; a plain redis-server as the ceiling. Medians over --runs.\n",
+      );
+      process.exit(0);
+    } else if (a === "--") {
+      o.args = argv.slice(i + 1);
+      break;
+    } else fail(`unknown argument ${JSON.stringify(a)} (run with --help)`);
+  }
+  return o;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`kv-bench: ${message}\n`);
+  process.exit(2);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Runs a command under the benchmark lock; resolves with its stdout. */
+function timed(command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("flock", [LOCK, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    child.once("exit", (code) => {
+      if (code === 0) resolvePromise(out);
+      else
+        reject(
+          new Error(
+            `${command} exited with ${code}: ${err.trim().split("\n").slice(-3).join(" | ")}`,
+          ),
+        );
+    });
+  });
+}
+
+/** redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms". */
+function parseRedisCsv(text: string): Map<string, { rps: number; p50: number; p99: number }> {
+  const out = new Map<string, { rps: number; p50: number; p99: number }>();
+  for (const line of text.split("\n")) {
+    const cells = line
+      .trim()
+      .split(",")
+      .map((c) => c.replace(/^"|"$/g, ""));
+    if (cells.length < 7 || cells[0] === "test") continue;
+    out.set(cells[0] as string, {
+      rps: Number(cells[1]),
+      p50: Number(cells[4]),
+      p99: Number(cells[6]),
+    });
+  }
+  return out;
+}
+
+async function redisBenchmark(
+  o: Options,
+  port: number,
+  pipeline: number,
+  tests: string,
+): Promise<Map<string, { rps: number; p50: number; p99: number }>> {
+  const args = ["-h", "127.0.0.1", "-p", String(port), "-t", tests, "-n", String(o.requests)];
+  args.push("-c", String(o.clients), "-r", String(o.keyspace), "-d", String(o.bytes), "--csv");
+  if (pipeline > 1) args.push("-P", String(pipeline));
+  return parseRedisCsv(await timed("redis-benchmark", args));
+}
+
+interface AutocannonJson {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+
+async function autocannon(o: Options, url: string, method: "PUT" | "GET"): Promise<AutocannonJson> {
+  const bin = join(ROOT, "node_modules", ".bin", "autocannon");
+  const args = ["-c", "100", "-d", String(o.httpSeconds), "-m", method, "--json"];
+  if (method === "PUT") args.push("-b", "x".repeat(o.bytes));
+  args.push(url);
+  return JSON.parse(await timed(bin, args)) as AutocannonJson;
+}
+
+function startRedisServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
+  return new Promise((resolvePromise, reject) => {
+    const deadline = Date.now() + 10_000;
+    const probe = () => {
+      const p = spawn("redis-cli", ["-p", String(port), "ping"], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      let out = "";
+      p.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+      });
+      p.once("exit", () => {
+        if (out.includes("PONG")) resolvePromise(child);
+        else if (Date.now() > deadline) reject(new Error("redis-server did not start"));
+        else setTimeout(probe, 100);
+      });
+    };
+    probe();
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+async function redisCases(
+  o: Options,
+  rows: Row[],
+  run: number,
+  label: string,
+  port: number,
+  tests: string,
+): Promise<void> {
+  for (const pipeline of [1, 16]) {
+    const t = await redisBenchmark(o, port, pipeline, tests);
+    for (const [test, r] of t) {
+      const name = `${test}${pipeline > 1 ? ` -P ${pipeline}` : ""}`;
+      rows.push({ case: name, target: label, run, opsPerSec: r.rps, p50Ms: r.p50, p99Ms: r.p99 });
+      log(
+        `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms`,
+      );
+    }
+  }
+}
+
+async function httpCases(
+  o: Options,
+  rows: Row[],
+  run: number,
+  label: string,
+  node: KvNode,
+): Promise<void> {
+  for (const method of ["PUT", "GET"] as const) {
+    const r = await autocannon(o, `http://${node.http}/kv/bench-key`, method);
+    if (r.non2xx > 0 || r.errors > 0)
+      log(`  warning: HTTP ${method}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    const name = `HTTP ${method} c=100`;
+    rows.push({
+      case: name,
+      target: label,
+      run,
+      opsPerSec: r.requests.average,
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+    });
+    log(
+      `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.requests.average).toString().padStart(8)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms`,
+    );
+  }
+}
+
+async function withCluster(
+  o: Options,
+  reads: string,
+  body: (c: KvCluster) => Promise<void>,
+): Promise<void> {
+  const c = await KvCluster.start({
+    args: ["--reads", reads, ...o.args],
+    onLine: (id, line) => {
+      if (/warning|error|fatal/i.test(line)) log(`[node ${id}] ${line}`);
+    },
+  });
+  try {
+    await body(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const rows: Row[] = [];
+  const [redisPort] = await freePorts(1);
+  for (let run = 1; run <= o.runs; run++) {
+    log(`run ${run} of ${o.runs}`);
+    await withCluster(o, "linearizable", async (c) => {
+      const leader = await c.leader();
+      const follower = await c.follower();
+      await redisCases(o, rows, run, "leader, linearizable", leader.respPort, "set,get");
+      await redisCases(o, rows, run, "follower, linearizable", follower.respPort, "set,get");
+      await httpCases(o, rows, run, "leader, linearizable", leader);
+      await httpCases(o, rows, run, "follower, linearizable", follower);
+    });
+    await withCluster(o, "stale", async (c) => {
+      const leader = await c.leader();
+      const follower = await c.follower();
+      // The keys must exist for GET to read values: SET first, then the stale GETs.
+      await redisCases(o, rows, run, "leader, stale", leader.respPort, "set,get");
+      await redisCases(o, rows, run, "follower, stale", follower.respPort, "get");
+    });
+    const server = await startRedisServer(redisPort as number);
+    try {
+      await redisCases(
+        o,
+        rows,
+        run,
+        "redis-server (no replication)",
+        redisPort as number,
+        "set,get",
+      );
+    } finally {
+      server.kill("SIGTERM");
+    }
+  }
+  const table = summarize(rows);
+  process.stdout.write(`${table}\n`);
+  await mkdir(dirname(o.json), { recursive: true });
+  await writeFile(
+    o.json,
+    `${JSON.stringify(
+      {
+        command: `kv-bench ${process.argv.slice(2).join(" ")}`.trim(),
+        cores: cpus().length,
+        requests: o.requests,
+        clients: o.clients,
+        keyspace: o.keyspace,
+        bytes: o.bytes,
+        runs: o.runs,
+        rows,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`wrote ${o.json}`);
+}
+
+/** One line per (target, case): medians over the runs. */
+function summarize(rows: Row[]): string {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.target}\u0000${r.case}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const lines = [
+    `| target | case | ops/s | p50 ms | p99 ms | runs |`,
+    `|---|---|---:|---:|---:|---:|`,
+  ];
+  for (const [k, rs] of groups) {
+    const [target, name] = k.split("\u0000");
+    lines.push(
+      `| ${target} | ${name} | ${Math.round(median(rs.map((r) => r.opsPerSec))).toLocaleString("en-US")} | ${median(rs.map((r) => r.p50Ms)).toFixed(3)} | ${median(rs.map((r) => r.p99Ms)).toFixed(3)} | ${rs.length} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+main().catch((err: unknown) => {
+  log(`kv-bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
