@@ -51,7 +51,7 @@ export function buildReport(
 export function formatReport(report: RunReport): string[] {
   const rec = report.recoveries.map((r) =>
     r.recoveryUs === null
-      ? `${r.kind} n${r.node + 1}: never`
+      ? `${r.kind} n${r.node + 1}: not before the run ended`
       : `${r.kind} n${r.node + 1}: ${(r.recoveryUs / 1000).toFixed(0)} ms`,
   );
   return [
