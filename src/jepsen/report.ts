@@ -26,7 +26,8 @@ export function buildReport(
 ): RunReport {
   const writes = records.filter((r) => WRITES.has(r.input.f) && r.status === "ok");
   const first = records[0]?.invoke ?? 0;
-  const last = Math.max(first, ...records.map((r) => r.complete ?? r.invoke));
+  let last = first;
+  for (const r of records) last = Math.max(last, r.complete ?? r.invoke);
   const slices = Math.max(1, Math.ceil((last - first) / 1e6));
   const good = new Set(writes.map((w) => Math.floor(((w.complete as number) - first) / 1e6)));
   const recoveries = faults.map((f) => {
