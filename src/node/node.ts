@@ -8,6 +8,7 @@ import { ComponentProbes } from "../metrics/probes.js";
 import type { PeerStorage } from "../peer/contracts.js";
 import { fileEpochStore } from "../peer/epoch.js";
 import { Peer } from "../peer/peer.js";
+import type { ServiceMode } from "../peer/service-mode.js";
 import { isStorageFault } from "../storage/storage-fault.js";
 import { quietGrpcLogging } from "../transport/grpc-transport.js";
 import { transportSpec } from "../transport/registry.js";
@@ -42,12 +43,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
   const metrics = createMetrics(opts.metrics);
   if (opts.metrics) installExitDump(metrics, (text) => process.stderr.write(text));
   const storage = await openNodeStorage(opts);
-  const transport = transportSpec(opts.transport).create({
-    id: opts.id,
-    peers: new Map(opts.peers.map((p) => [p.id, p.address])),
-    logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
-    netDelay: opts.netDelay,
-  });
+  const transport = openNodeTransport(opts, new Map(opts.peers.map((p) => [p.id, p.address])));
   let stopping: Promise<void> | undefined;
   const probes = new ComponentProbes();
   const peer = new Peer({
@@ -92,6 +88,45 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     },
   };
   return node;
+}
+
+/**
+ * The transport --transport names, reaching the peers in `peers` (the map is read when a link
+ * is first used, so an address added later, e.g. a member that joined, is reachable).
+ */
+export function openNodeTransport(opts: NodeOptions, peers: Map<number, string>): Transport {
+  quietGrpcLogging();
+  return transportSpec(opts.transport).create({
+    id: opts.id,
+    peers,
+    logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
+    netDelay: opts.netDelay,
+  });
+}
+
+/** Parts a service-mode Peer is built from, beside the options every node shares. */
+export interface ServicePeerParts {
+  transport: Transport;
+  storage: PeerStorage;
+  metrics: Metrics;
+  service: ServiceMode;
+  log: (line: string) => void;
+  onFatal: (err: unknown) => void;
+}
+
+/** A Peer in service mode (ordinary Raft: no epochs, every voter campaigns) over `parts`. */
+export function createServicePeer(opts: NodeOptions, parts: ServicePeerParts): Peer {
+  return new Peer({
+    id: opts.id,
+    peerIds: opts.peers.map((p) => p.id),
+    raft: rawNodeBinding,
+    pipeline: opts.pipeline,
+    tickMs: opts.tickMs,
+    electionTicks: opts.electionTicks,
+    heartbeatTicks: opts.heartbeatTicks,
+    compactEvery: opts.compactEvery,
+    ...parts,
+  });
 }
 
 /** On SIGINT/SIGTERM: stop the node cleanly, then exit with the conventional code. */

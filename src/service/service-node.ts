@@ -2,12 +2,9 @@
 // transport (through the composition root's pieces), the Peer in service mode behind a
 // NodeBackend, and the RESP and HTTP front-ends over it with their metrics.
 import { createMetrics, installExitDump, type Metrics } from "../metrics/index.js";
-import { rawNodeBinding } from "../node/raft-binding.js";
+import { createServicePeer, openNodeTransport } from "../node/node.js";
 import { openNodeStorage } from "../node/storage.js";
-import { Peer } from "../peer/peer.js";
 import { isStorageFault } from "../storage/storage-fault.js";
-import { quietGrpcLogging } from "../transport/grpc-transport.js";
-import { transportSpec } from "../transport/registry.js";
 import {
   BackendError,
   type ClusterInfo,
@@ -42,7 +39,6 @@ export async function startServiceNode(
   log: (line: string) => void,
   onFatal: (err: unknown) => void,
 ): Promise<ServiceNode> {
-  quietGrpcLogging();
   const metrics = createMetrics(opts.metrics);
   if (opts.metrics) installExitDump(metrics, (text) => process.stderr.write(text));
   const me = opts.peers.find((p) => p.id === opts.id);
@@ -87,12 +83,7 @@ export async function startServiceNode(
   // Kept and added to when a member joins: the transports look an address up when they
   // first link to a peer, so a member learnt at run time is reachable without a restart.
   const peerAddresses = new Map(opts.peers.map((p) => [p.id, p.address]));
-  const transport = transportSpec(opts.transport).create({
-    id: opts.id,
-    peers: peerAddresses,
-    logger: { info: (m) => log(`transport: ${m}`), warn: (m) => log(`transport: warning: ${m}`) },
-    netDelay: opts.netDelay,
-  });
+  const transport = openNodeTransport(opts, peerAddresses);
   const backend = new NodeBackend({
     id: opts.id,
     bootstrap: opts.join === undefined,
@@ -107,22 +98,7 @@ export async function startServiceNode(
     electionTicks: opts.electionTicks,
     log,
     createPeer: (service) =>
-      new Peer({
-        id: opts.id,
-        peerIds: opts.peers.map((p) => p.id),
-        transport,
-        storage,
-        raft: rawNodeBinding,
-        pipeline: opts.pipeline,
-        tickMs: opts.tickMs,
-        electionTicks: opts.electionTicks,
-        heartbeatTicks: opts.heartbeatTicks,
-        compactEvery: opts.compactEvery,
-        metrics,
-        service,
-        log,
-        onFatal: (err) => onFatal(err),
-      }),
+      createServicePeer(opts, { transport, storage, metrics, service, log, onFatal }),
   });
   try {
     await backend.start();
