@@ -1,4 +1,5 @@
 // Peer addresses and option checks shared by the transports.
+import type { AddressInfo, Server } from "node:net";
 import { TransportError } from "./errors.js";
 
 /** A `host:port` split in two: `address` is the canonical text (IPv6 hosts bracketed). */
@@ -69,4 +70,19 @@ export function checkPeers(id: number, peers: ReadonlyMap<number, string>): stri
     parseAddress(peerAddress, `address of peer ${peerId}`);
   }
   return address;
+}
+
+/**
+ * Starts `server` listening on host:port and resolves with the bound address, or rejects with
+ * the listen error (a port in use, an address not on this machine) instead of leaving it to
+ * the server's "error" event. Works for node:net and node:http servers alike.
+ */
+export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

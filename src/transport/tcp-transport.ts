@@ -9,7 +9,7 @@
 // flight, that is most of the round trip.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import type { Message } from "../raft/types.js";
-import { parseAddress } from "./address.js";
+import { listen, parseAddress } from "./address.js";
 import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
 import { WireFormatError } from "./errors.js";
@@ -63,13 +63,7 @@ export class TcpTransport implements Transport {
     const { host, port } = parseAddress(this.address, "listen address");
     const server = createServer({ noDelay: true }, (socket) => this.accepted(socket));
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      await listen(server, host, port);
     } catch (err) {
       server.close();
       throw this.core.listenFailed(err);

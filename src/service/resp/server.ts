@@ -11,6 +11,7 @@
 // however the commits finish.
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { listen } from "../../transport/address.js";
 import {
   BackendError,
   type KvBackend,
@@ -131,13 +132,7 @@ export class RespServer {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listen(this.server, host, port);
   }
 
   /** Stops accepting and closes every client connection. */
