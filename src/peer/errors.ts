@@ -7,6 +7,8 @@ export type PeerErrorCode =
   | "not-a-member"
   /** newEpoch() on a peer that does not own the epochs (a follower). */
   | "not-epoch-owner"
+  /** A service-mode request (ReadIndex round, membership change) on a benchmark peer. */
+  | "not-service-mode"
   /** No leadership within the wait: the other peers are down or unreachable. */
   | "no-leader"
   /** The followers did not catch up within the wait. */

@@ -1,11 +1,14 @@
 // What a Peer is built from, its defaults (from limits.ts), and the counters it reports.
 import type { Metrics } from "../metrics/index.js";
 import type { ComponentProbes } from "../metrics/probes.js";
+import type { PipelineSpec } from "../pipeline/pipeline.js";
+import { pipelineSpec } from "../pipeline/registry.js";
 import type { Epoch, Transport } from "../transport/transport.js";
 import type { Scheduler } from "./clock.js";
 import type { CompactEvery, CompactionStats } from "./compaction.js";
 import type { PeerStorage, RaftBinding } from "./contracts.js";
 import type { EpochStore } from "./epoch.js";
+import { PeerError } from "./errors.js";
 import type { IncarnationSettings } from "./incarnation.js";
 import * as limits from "./limits.js";
 import type { ServiceMode } from "./service-mode.js";
@@ -96,6 +99,18 @@ export interface ResolvedPeerOptions {
   coalesceCommitAppends: boolean;
   /** What each incarnation of the Raft state is built from. */
   incarnation: IncarnationSettings;
+}
+
+/** Throws unless the options make a Peer; returns the pipeline they name. */
+export function checkPeerOptions(opts: PeerOptions): PipelineSpec {
+  // A node joining a running cluster is not yet in the configuration it knows.
+  if (opts.service?.bootstrap !== false && !opts.peerIds.includes(opts.id)) {
+    throw new PeerError(
+      "not-a-member",
+      `peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`,
+    );
+  }
+  return pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
 }
 
 export function resolvePeerOptions(opts: PeerOptions, sched: Scheduler): ResolvedPeerOptions {

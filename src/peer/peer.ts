@@ -1,11 +1,12 @@
 // The Peer: one member of the Raft group, and the scheduler of its work. It routes incoming
-// batches (dropping older test epochs, resetting on newer ones), ticks on a timer, turns
-// concurrent proposals into one proposeBatch per loop turn, and runs the loop that hands
-// each Ready to the pipeline. The pieces it schedules live beside it: the incarnation and
-// its pipeline host (incarnation.ts), commit coalescing (commit-coalescer.ts), proposal
-// matching (proposal-matching.ts), leader waiting (leader-wait.ts), metrics and probes
-// (instruments.ts), compaction (compaction.ts); every bound is in limits.ts, and time and
-// timers come from the injected Scheduler (clock.ts).
+// batches, ticks on a timer, turns concurrent proposals into one proposeBatch per loop turn,
+// and runs the loop that hands each Ready to the pipeline. What differs between a benchmark
+// node and a key-value service node is its mode (mode.ts: test-epoch-mode.ts, service-mode.ts).
+// The pieces it schedules live beside it: the incarnation and its pipeline host
+// (incarnation.ts), commit coalescing (commit-coalescer.ts), proposal matching
+// (proposal-matching.ts), leader waiting (leader-wait.ts), metrics and probes (instruments.ts),
+// compaction (compaction.ts); every bound is in limits.ts, and time and timers come from the
+// injected Scheduler (clock.ts).
 //
 // The loop is the only code that touches the RawNode's mutable side. In the synchronous
 // pipelines it awaits handleReady() before asking for the next Ready, so two Readys are never
@@ -13,7 +14,6 @@
 // only through stepLocal(), which queues messages for the next turn.
 
 import { createMetrics } from "../metrics/index.js";
-import { pipelineSpec } from "../pipeline/registry.js";
 import type { Role } from "../raft/api.js";
 import { type ConfChange, type ConfState, isEmptySnapshot } from "../raft/types.js";
 import type { Epoch, InboundBatch } from "../transport/transport.js";
@@ -21,35 +21,26 @@ import { CatchUpReporter } from "./catch-up.js";
 import { every, nextTurn, realScheduler, type Scheduler } from "./clock.js";
 import { Compactor, DEFAULT_COMPACT_EVERY } from "./compaction.js";
 import type { PeerNode } from "./contracts.js";
-import {
-  compareEpoch,
-  type EpochStore,
-  formatEpoch,
-  memoryEpochStore,
-  openEpoch,
-} from "./epoch.js";
-import { PeerError } from "./errors.js";
+import { memoryEpochStore } from "./epoch.js";
 import { Inbox } from "./inbox.js";
 import { createIncarnation, type Incarnation } from "./incarnation.js";
 import { PeerInstruments } from "./instruments.js";
 import { campaignUntilLeader, type WaitTarget, waitForAllCaughtUp } from "./leader-wait.js";
 import * as limits from "./limits.js";
+import type { PeerMode } from "./mode.js";
 import { Outbox } from "./outbox.js";
 import {
+  checkPeerOptions,
   type PeerOptions,
   type PeerStats,
   type ResolvedPeerOptions,
   resolvePeerOptions,
 } from "./peer-options.js";
 import { ProposalBuffer, rejectTaken } from "./proposal-buffer.js";
-import { appendedEntries, proposeFromBuffer, trackProposals } from "./proposal-matching.js";
+import { appendedEntries, trackProposals } from "./proposal-matching.js";
 import { ProposalError, ProposalTracker } from "./proposal-tracker.js";
-import {
-  checkServicePipeline,
-  openService,
-  ServiceRequests,
-  submitFromBuffer,
-} from "./service-mode.js";
+import { ServicePeerMode } from "./service-mode.js";
+import { TestEpochMode } from "./test-epoch-mode.js";
 
 export type { PeerOptions, PeerStats } from "./peer-options.js";
 export { appendedEntries } from "./proposal-matching.js";
@@ -62,39 +53,26 @@ export class Peer {
   private readonly log: (line: string) => void;
   private readonly buffer: ProposalBuffer;
   private readonly tracker: ProposalTracker;
-  private readonly epochStore: EpochStore;
+  /** Benchmark (test epochs) or key-value service: all that differs between the two. */
+  private readonly mode: PeerMode;
   private readonly r: ResolvedPeerOptions;
   private readonly outbox: Outbox;
   private readonly waitTarget: WaitTarget;
 
-  private epoch: Epoch = { start: 0, iteration: 0 };
   private inc!: Incarnation;
   private readonly inbox = new Inbox(() => this.signal());
-  private readonly serviceRequests = new ServiceRequests(() => this.signal());
-  private resetTo: Epoch | undefined;
-  private resetWaiters: (() => void)[] = [];
   private wakeUp: (() => void) | undefined;
   private stopTicker: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private failure: unknown;
-  private droppedOldEpochBatches = 0;
-  /** Ignoring the current epoch until the next (OpenedEpoch.sittingOut in epoch.ts). */
-  private sittingOut = false;
   private readonly catchUp: CatchUpReporter;
   private readonly compactor: Compactor;
   private turns = 0;
 
   constructor(opts: PeerOptions) {
-    if (opts.service?.bootstrap !== false && !opts.peerIds.includes(opts.id)) {
-      throw new PeerError(
-        "not-a-member",
-        `peer id ${opts.id} is not among the peers ${opts.peerIds.join(",")}`,
-      );
-    }
-    const spec = pipelineSpec(opts.pipeline); // an unknown name fails here, listing the names
-    if (opts.service !== undefined) checkServicePipeline(spec);
+    const spec = checkPeerOptions(opts);
     this.opts = opts;
     this.id = opts.id;
     const sched = opts.scheduler ?? realScheduler;
@@ -105,7 +83,16 @@ export class Peer {
     const r = resolvePeerOptions(opts, sched);
     this.r = r;
     this.outbox = new Outbox(opts.transport, this.instruments, r.coalesceCommitAppends);
-    this.epochStore = opts.epochStore ?? memoryEpochStore();
+    const wake = () => this.signal();
+    this.mode =
+      opts.service !== undefined
+        ? new ServicePeerMode(opts.id, opts.service, spec, wake)
+        : new TestEpochMode(opts.id, opts.epochStore ?? memoryEpochStore(), opts.epochOwner, {
+            clearInbound: () => this.inbox.clearInbound(),
+            received: (messages) => this.instruments.received(this.inc.role === "leader", messages),
+            log: this.log,
+            wake,
+          });
     this.buffer = new ProposalBuffer(
       r.proposalBufferSize,
       () => this.signal(),
@@ -130,23 +117,13 @@ export class Peer {
   /** Opens the Raft state (restarted from storage or bootstrapped), then serves. */
   async start(): Promise<void> {
     const storage = this.opts.storage;
-    const opened =
-      this.opts.service !== undefined
-        ? await openService(storage)
-        : await openEpoch(storage, this.epochStore, this.opts.epochOwner);
-    const fresh = opened.fresh;
-    this.epoch = opened.epoch;
-    this.sittingOut = opened.sittingOut;
-    this.inc = this.newIncarnation(this.epoch, fresh);
+    const opened = await this.mode.open(storage);
+    this.inc = this.newIncarnation(opened.epoch, opened.fresh);
     this.opts.transport.onUnreachable((id) => this.inbox.unreachableReported(id));
     await this.opts.transport.start((b) => this.onBatch(b));
     this.stopTicker = every(this.sched, this.r.tickMs, () => this.inbox.tick());
     this.loopDone = this.loop();
-    this.log(
-      this.sittingOut
-        ? `peer ${this.id}: its log of epoch ${formatEpoch(this.epoch)} did not survive the restart (${storage.description}): sitting that epoch out, joining the leader's next one as an empty node`
-        : `peer ${this.id}: ${fresh ? (this.opts.service?.bootstrap === false ? "empty, waiting to be added" : "bootstrapped") : `restarted at index ${storage.lastIndex()}`} ${this.opts.service !== undefined ? "in service mode" : `in epoch ${formatEpoch(this.epoch)}`}, pipeline ${this.opts.pipeline}`,
-    );
+    this.log(this.mode.startedLine(opened, storage, this.opts.pipeline));
   }
 
   /** Proposes `data`; resolves once acknowledged (applied, or committed with early-ack). */
@@ -173,12 +150,12 @@ export class Peer {
    * the answer comes through ServiceMode.onReadStates.
    */
   requestReadRound(): void {
-    this.serviceRequests.requestReadRound();
+    this.mode.requestReadRound();
   }
 
   /** Service mode: proposes a membership change at the loop's next turn (may be dropped). */
   proposeConfChange(cc: ConfChange): void {
-    this.serviceRequests.proposeConfChange(cc);
+    this.mode.proposeConfChange(cc);
   }
 
   /** The membership the core has in force. */
@@ -196,7 +173,7 @@ export class Peer {
   }
 
   currentEpoch(): Epoch {
-    return this.epoch;
+    return this.mode.epoch;
   }
 
   /** Asks the node to campaign at the loop's next turn. */
@@ -220,15 +197,7 @@ export class Peer {
    * state is wiped and bootstrapped again; followers reset when the new epoch reaches them.
    */
   async newEpoch(): Promise<Epoch> {
-    if (this.opts.epochOwner === undefined) {
-      throw new PeerError("not-epoch-owner", "only the epoch owner starts epochs");
-    }
-    const next = { start: this.epoch.start, iteration: this.epoch.iteration + 1 };
-    this.adoptEpoch(next);
-    await new Promise<void>((resolve) => {
-      this.resetWaiters.push(resolve);
-      this.signal();
-    });
+    const next = await this.mode.next();
     this.throwIfFailed();
     return next;
   }
@@ -236,8 +205,8 @@ export class Peer {
   stats(): PeerStats {
     return {
       compaction: this.compactor.stats(),
-      epoch: this.epoch,
-      droppedOldEpochBatches: this.droppedOldEpochBatches,
+      epoch: this.mode.epoch,
+      droppedOldEpochBatches: this.mode.droppedOldEpochBatches,
       droppedInboundBatches: this.inbox.droppedInboundBatches,
       inflightProposals: this.tracker.size,
       bufferedProposals: this.buffer.length,
@@ -269,7 +238,7 @@ export class Peer {
       await this.inc.pipeline.drain().catch(() => {});
     }
     this.tracker.rejectAll("stopped");
-    for (const w of this.resetWaiters.splice(0)) w();
+    this.mode.releaseWaiters();
     await this.opts.transport.stop();
     await this.compactor.idle();
     await this.opts.storage.close();
@@ -278,30 +247,7 @@ export class Peer {
   // ---- incoming -------------------------------------------------------------------------
 
   private onBatch(b: InboundBatch): void {
-    if (this.opts.service !== undefined) {
-      // No epochs: the group is the same group for good.
-      this.inbox.received(b.messages);
-      return;
-    }
-    const c = compareEpoch(b.epoch, this.epoch);
-    if (c < 0 || (c > 0 && this.opts.epochOwner !== undefined) || (c === 0 && this.sittingOut)) {
-      this.droppedOldEpochBatches++;
-      return;
-    }
-    if (c === 0) this.instruments.received(this.inc.role === "leader", b.messages);
-    if (c > 0) {
-      this.sittingOut = false;
-      this.log(`peer ${this.id}: new test epoch ${formatEpoch(b.epoch)}: resetting Raft state`);
-      this.adoptEpoch(b.epoch);
-    }
-    this.inbox.received(b.messages);
-  }
-
-  /** Switches to `e`: messages of the old epoch still queued are dropped; the loop resets. */
-  private adoptEpoch(e: Epoch): void {
-    this.epoch = e;
-    this.inbox.clearInbound();
-    this.resetTo = e;
+    if (this.mode.admit(b)) this.inbox.received(b.messages);
   }
 
   // ---- the loop -------------------------------------------------------------------------
@@ -316,9 +262,8 @@ export class Peer {
 
   private hasWork(): boolean {
     return (
-      this.resetTo !== undefined ||
+      this.mode.hasWork ||
       this.inbox.hasWork ||
-      this.serviceRequests.hasWork ||
       (this.buffer.length > 0 && this.proposalsWelcome()) ||
       this.inc.node.hasReady()
     );
@@ -347,7 +292,8 @@ export class Peer {
 
   private async turn(): Promise<void> {
     this.turns++;
-    if (this.resetTo !== undefined) await this.reset();
+    const resetTo = this.mode.takeReset();
+    if (resetTo !== undefined) await this.reset(resetTo);
     const inc = this.inc;
     const node = inc.node;
     const { ticked, campaign } = this.inbox.deliver(node);
@@ -357,28 +303,17 @@ export class Peer {
       }
     }
     if (campaign) node.campaign();
-    const service = this.opts.service;
-    if (service !== undefined) {
-      this.serviceRequests.deliver(node, service);
-      submitFromBuffer(this.buffer, node, this.r.maxProposalsPerTurn);
-    }
-    const proposed =
-      this.proposalsWelcome() && service === undefined
-        ? proposeFromBuffer(
-            this.buffer,
-            inc,
-            Math.min(this.r.maxProposalsPerTurn, this.r.maxInflightProposals - this.tracker.size),
-          )
-        : undefined;
+    const room = this.r.maxInflightProposals - this.tracker.size;
+    const proposed = this.mode.propose(inc, this.buffer, this.r.maxProposalsPerTurn, room);
     if (!node.hasReady()) {
       if (proposed !== undefined) rejectTaken(proposed, new ProposalError("not appended"));
-      service?.onProgress();
+      this.mode.onProgress();
       return;
     }
     const start = this.sched.now();
     const rd = node.ready();
     if (rd.softState !== undefined) this.onSoftState(inc, rd.softState.role, rd.softState.lead);
-    if (service !== undefined && rd.readStates.length > 0) service.onReadStates(rd.readStates);
+    this.mode.onReadStates(rd.readStates);
     const appended = appendedEntries(rd);
     if (proposed !== undefined) trackProposals(this.tracker, appended, proposed);
     if (!isEmptySnapshot(rd.snapshot)) this.compactor.reset();
@@ -386,7 +321,7 @@ export class Peer {
     await inc.pipeline.handleReady(rd);
     this.instruments.iterationDone(start);
     this.outbox.flushHeld(inc, this.turns);
-    service?.onProgress();
+    this.mode.onProgress();
   }
 
   private proposalsWelcome(): boolean {
@@ -400,17 +335,14 @@ export class Peer {
     if (wasLeader && role !== "leader") {
       this.log(`peer ${this.id}: lost leadership (now ${role}, leader ${lead})`);
       this.tracker.rejectAll("leadership lost");
-      // A service node forwards what it buffered to the next leader instead.
-      if (this.opts.service === undefined) this.buffer.rejectAll("leadership lost");
+      if (!this.mode.keepsBufferOnLostLeadership) this.buffer.rejectAll("leadership lost");
     } else if (!wasLeader && role === "leader") {
       this.catchUp.reset();
       this.log(`peer ${this.id}: became leader`);
     }
   }
 
-  private async reset(): Promise<void> {
-    const target = this.resetTo!;
-    this.resetTo = undefined;
+  private async reset(target: Epoch): Promise<void> {
     const old = this.inc;
     old.live = false;
     await old.pipeline.drain();
@@ -421,12 +353,7 @@ export class Peer {
     this.compactor.reset();
     await this.opts.storage.reset();
     this.inc = this.newIncarnation(target, true);
-    // Only now that the wiped state is durable may the new epoch be recorded.
-    if (this.opts.epochOwner === undefined) await this.epochStore.save(target);
-    // A still newer epoch may have arrived meanwhile: the next turn resets again.
-    if (this.resetTo === undefined) {
-      for (const w of this.resetWaiters.splice(0)) w();
-    }
+    await this.mode.resetDone(target);
   }
 
   private newIncarnation(epoch: Epoch, fresh: boolean): Incarnation {
@@ -446,12 +373,10 @@ export class Peer {
           this.tracker.ack(committed);
           // Room for more proposals may have opened up while the loop was idle.
           if (this.buffer.length > 0) this.signal();
-          this.opts.service?.onProgress();
+          this.mode.onProgress();
         },
         fail: (err) => this.fatal(err),
-        ...(this.opts.service !== undefined
-          ? { confChangeApplied: this.opts.service.onConfChange.bind(this.opts.service) }
-          : {}),
+        confChangeApplied: (cc) => this.mode.confChangeApplied(cc),
       },
       epoch,
       fresh,
@@ -466,7 +391,7 @@ export class Peer {
     const reason = "node failed";
     this.buffer.rejectAll(reason, true);
     this.tracker.rejectAll(reason);
-    for (const w of this.resetWaiters.splice(0)) w();
+    this.mode.releaseWaiters();
     this.signal();
     const onFatal =
       this.opts.onFatal ??
