@@ -43,6 +43,7 @@ describe("rafttoy-kv flags", () => {
     assert.deepEqual(value?.http, { host: "127.0.0.1", port: 8080 });
     assert.equal(value?.reads, "linearizable");
     assert.equal(value?.redirect, false);
+    assert.equal(value?.adminFaults, false, "fault injection is off unless asked for");
     assert.equal(value?.join, undefined);
     assert.deepEqual(value?.limits, { maxKeyBytes: 0, maxValueBytes: 0, maxKeys: 0 });
     const full = parse([
@@ -54,6 +55,7 @@ describe("rafttoy-kv flags", () => {
       "--join",
       "127.0.0.1:8080",
       "--redirect",
+      "--admin-faults",
       "--reads",
       "stale",
       "--max-key-bytes",
@@ -68,6 +70,7 @@ describe("rafttoy-kv flags", () => {
     assert.deepEqual(full?.http, { host: "::1", port: 0 });
     assert.equal(full?.join, "http://127.0.0.1:8080");
     assert.equal(full?.redirect, true);
+    assert.equal(full?.adminFaults, true);
     assert.equal(full?.reads, "stale");
     assert.equal(full?.pipeline, "basic");
     assert.deepEqual(full?.limits, { maxKeyBytes: 64, maxValueBytes: 1024, maxKeys: 10 });

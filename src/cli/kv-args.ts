@@ -57,6 +57,12 @@ function kvFlags(y: Argv): Argv {
         "linearizable: reads wait for a ReadIndex round (one per loop turn for all waiting reads); stale: from this node's state machine at once",
       default: "linearizable",
     })
+    .option("admin-faults", {
+      type: "boolean",
+      describe:
+        "answer RAFTTOY.PARTITION id… / RAFTTOY.HEAL over RESP: drop all Raft traffic to and from those peers until healed (fault tests only)",
+      default: false,
+    })
     .option("max-key-bytes", {
       type: "string",
       describe: "refuse keys longer than this (0: no limit); nothing is proposed",
@@ -130,6 +136,7 @@ export const KV_PROGRAM: ProgramSpec<ServiceOptions> = {
       http,
       ...(join === undefined ? {} : { join }),
       redirect: flag(raw, "redirect"),
+      adminFaults: flag(raw, "admin-faults"),
       reads,
       limits: {
         maxKeyBytes: wholeNumber(raw, "max-key-bytes", 0),

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   log(
     `rafttoy-kv ${opts.id}: RESP ${node.respAddress}, HTTP ${node.httpAddress}, raft ${me.address} ` +
       `(${opts.wal} WAL, ${opts.engine} engine, ${opts.pipeline}, ${opts.transport}, reads ${opts.reads}` +
-      `${opts.redirect ? ", redirect" : ""})`,
+      `${opts.redirect ? ", redirect" : ""}${opts.adminFaults === true ? ", admin faults ON" : ""})`,
   );
   const codes = { SIGINT: 130, SIGTERM: 143 } as const;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -20,6 +20,8 @@ export interface ServiceOptions extends NodeOptions {
   redirect: boolean;
   reads: ReadMode;
   limits: KvLimits;
+  /** Install the transport's partition switch and answer RAFTTOY.PARTITION / HEAL (tests). */
+  adminFaults?: boolean;
 }
 
 /** "host:port" of a listen address, IPv6 hosts in brackets. */

@@ -5,6 +5,7 @@ import { createMetrics, installExitDump, type Metrics } from "../metrics/index.j
 import { createServicePeer, openNodeTransport } from "../node/node.js";
 import { openNodeStorage } from "../node/storage.js";
 import { isStorageFault } from "../storage/storage-fault.js";
+import { FaultSwitch, withFaultSwitch } from "../transport/fault-switch.js";
 import {
   BackendError,
   type ClusterInfo,
@@ -49,7 +50,10 @@ export async function startServiceNode(
   // Shared with both front-ends; the engine's key size is known once storage is open.
   const limits: KvLimits = { ...opts.limits };
   const serviceMetrics = new ServiceMetrics(lateBackend, metrics);
+  // Only with --admin-faults: without it the transport is not wrapped at all.
+  const faults = opts.adminFaults === true ? new FaultSwitch() : undefined;
   const resp = new RespServer({
+    ...(faults === undefined ? {} : { faults }),
     backend: lateBackend,
     readMode: opts.reads,
     limits,
@@ -83,7 +87,8 @@ export async function startServiceNode(
   // Kept and added to when a member joins: the transports look an address up when they
   // first link to a peer, so a member learnt at run time is reachable without a restart.
   const peerAddresses = new Map(opts.peers.map((p) => [p.id, p.address]));
-  const transport = openNodeTransport(opts, peerAddresses);
+  const bare = openNodeTransport(opts, peerAddresses);
+  const transport = faults === undefined ? bare : withFaultSwitch(bare, faults);
   const backend = new NodeBackend({
     id: opts.id,
     bootstrap: opts.join === undefined,

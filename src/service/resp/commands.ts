@@ -1,11 +1,12 @@
 // The Redis commands the service answers, each as local (answered at once), a read (served
 // from a KvReadView) or a write (one KvWrite, replicated, answered from its KvResult).
 import type { ClusterInfo, KvReadView, KvResult, KvWrite } from "../contract.js";
+import { ADMIN, type FaultContext } from "./admin.js";
 import type { Reply } from "./reply.js";
 import * as r from "./reply.js";
 
 /** What a local command may look at and do to its connection. */
-export interface LocalContext {
+export interface LocalContext extends FaultContext {
   cluster(): ClusterInfo;
   /** The server's static facts for INFO and HELLO. */
   readonly server: ServerFacts;
@@ -381,6 +382,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ...Object.entries(LOCAL),
   ...Object.entries(READ),
   ...Object.entries(WRITE),
+  ...Object.entries(ADMIN),
 ]);
 
 export function arityError(name: string): Reply {

@@ -12,6 +12,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { listen } from "../../transport/address.js";
+import type { FaultSwitch } from "../../transport/fault-switch.js";
 import {
   BackendError,
   type KvBackend,
@@ -44,6 +45,8 @@ export interface RespServerOptions {
   config?: ReadonlyMap<string, string>;
   /** Reported by INFO and HELLO as redis_version. */
   version?: string;
+  /** The node's partition switch for RAFTTOY.PARTITION / HEAL (only with --admin-faults). */
+  faults?: FaultSwitch;
 }
 
 /** Pause reading a client once this many of its commands wait for replies. */
@@ -158,6 +161,7 @@ class Connection implements LocalContext {
   private closing = false;
   private quitRequested = false;
   readonly server: ServerFacts;
+  readonly faults: FaultSwitch | undefined;
 
   constructor(
     private readonly owner: RespServer,
@@ -170,6 +174,7 @@ class Connection implements LocalContext {
     this.metrics = o.metrics ?? NO_FRONT_METRICS;
     this.limits = o.limits ?? NO_LIMITS;
     this.server = { ...owner.facts, port: owner.port };
+    this.faults = o.faults;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.maybeResume());
