@@ -8,6 +8,7 @@ import type { Config, Role } from "../raft/api.js";
 import { SeededRng } from "../raft/rng.js";
 import type { ConfChange, Entry, Message } from "../raft/types.js";
 import type { Epoch } from "../transport/transport.js";
+import type { Clock } from "./clock.js";
 import { CommitCoalescer } from "./commit-coalescer.js";
 import type { PeerNode, PeerStorage, RaftBinding } from "./contracts.js";
 import {
@@ -46,6 +47,8 @@ export interface IncarnationSettings {
   bootstrap: boolean;
   /** The core's election-timeout randomness, mixed with the node id; asked per incarnation. */
   seed: () => number;
+  /** The Peer's clock, handed to the pipeline. */
+  clock: Clock;
 }
 
 /** How an incarnation's pipeline reaches the Peer. */
@@ -108,6 +111,7 @@ function makeHost(s: IncarnationSettings, hooks: IncarnationHooks, inc: Incarnat
     node: inc.node,
     storage,
     metrics: hooks.metrics,
+    clock: s.clock,
     send: (messages) => {
       // A stale incarnation's late sends would carry the wrong epoch's state.
       if (!inc.live || messages.length === 0) return;

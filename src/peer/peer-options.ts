@@ -140,6 +140,7 @@ export function resolvePeerOptions(opts: PeerOptions, sched: Scheduler): Resolve
       forwardProposals: opts.service !== undefined,
       bootstrap: opts.service?.bootstrap ?? true,
       seed: seed !== undefined ? () => seed : () => Math.floor(sched.now() * 1000),
+      clock: sched,
     },
   };
 }

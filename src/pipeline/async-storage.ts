@@ -126,12 +126,12 @@ export class AsyncStoragePipeline implements Pipeline {
       snapshot !== undefined ||
       (hardState !== undefined && (hardState.term !== last.term || hardState.vote !== last.vote));
     if (entries.length > 0 || hardState !== undefined || snapshot !== undefined) {
-      const start = performance.now();
+      const start = host.clock.now();
       await host.storage.persist({ hardState, entries, snapshot }, sync);
       if (hardState !== undefined) this.lastHardState = hardState;
       if (entries.length > 0) {
         host.metrics.appendBatchSize.record(entries.length);
-        host.metrics.appendLatencyNs.record(Math.round((performance.now() - start) * 1e6));
+        host.metrics.appendLatencyNs.record(Math.round((host.clock.now() - start) * 1e6));
       }
     }
     this.deliver(msgs);

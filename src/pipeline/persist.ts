@@ -7,14 +7,14 @@ import type { PipelineHost } from "./pipeline.js";
 /** Persists what `rd` asks for; resolves once it is durable when `rd.mustSync` says so. */
 export async function persistReady(host: PipelineHost, rd: Ready): Promise<void> {
   if (rd.hardState === undefined && rd.entries.length === 0 && rd.snapshot === undefined) return;
-  const start = performance.now();
+  const start = host.clock.now();
   await host.storage.persist(
     { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },
     rd.mustSync,
   );
   if (rd.entries.length > 0) {
     host.metrics.appendBatchSize.record(rd.entries.length);
-    host.metrics.appendLatencyNs.record(Math.round((performance.now() - start) * 1e6));
+    host.metrics.appendLatencyNs.record(Math.round((host.clock.now() - start) * 1e6));
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { InvariantViolation } from "../errors/errors.js";
+import { LOCAL_APPEND_THREAD } from "../raft/api.js";
 import { type Entry, EntryType, MessageType, makeMessage } from "../raft/types.js";
 import { applyInOrder } from "./apply.js";
 import { mergeEntries } from "./async-storage.js";
@@ -12,8 +13,12 @@ function entry(index: number, term: number, type: EntryType = EntryType.Normal):
 }
 
 /** A host that records, in order, what the pipeline asks of it. */
-function recordingHost(log: string[], opts: { leader?: () => boolean } = {}): PipelineHost {
+function recordingHost(
+  log: string[],
+  opts: { leader?: () => boolean; clock?: () => number; appendLatencies?: number[] } = {},
+): PipelineHost {
   const none = { record() {} };
+  const latencies = opts.appendLatencies;
   let applied = 0;
   return {
     id: 1,
@@ -37,10 +42,11 @@ function recordingHost(log: string[], opts: { leader?: () => boolean } = {}): Pi
     },
     metrics: {
       appendBatchSize: none,
-      appendLatencyNs: none,
+      appendLatencyNs: latencies === undefined ? none : { record: (v) => latencies.push(v) },
       applyBatchSize: none,
       applyLatencyNs: none,
     },
+    clock: { now: opts.clock ?? (() => 0) },
     send: (ms) => log.push(`send ${ms.length}`),
     stepLocal: () => log.push("stepLocal"),
     isLeader: opts.leader ?? (() => true),
@@ -116,6 +122,32 @@ describe("pipelines", () => {
       mustSync: true,
     });
     assert.deepEqual(log, ["persist", "send 1", "apply 2", "ack 1", "advance"]);
+  });
+
+  test("every pipeline times its append on the host's clock, not the system's", async () => {
+    for (const name of pipelineKinds) {
+      // A virtual clock that moves 3 ms per read: the append's latency is one step of it.
+      let now = 1000;
+      const latencies: number[] = [];
+      const host = recordingHost([], { clock: () => (now += 3), appendLatencies: latencies });
+      const pl = pipelineSpec(name).create(host);
+      const append = pipelineSpec(name).asyncStorageWrites
+        ? {
+            messages: [
+              makeMessage({
+                type: MessageType.MsgStorageAppend,
+                to: LOCAL_APPEND_THREAD,
+                from: 1,
+                entries: [entry(3, 1)],
+              }),
+            ],
+            entries: [],
+          }
+        : { messages: [], entries: [entry(3, 1)] };
+      await pl.handleReady({ readStates: [], committedEntries: [], mustSync: true, ...append });
+      await pl.drain();
+      assert.deepEqual(latencies, [3e6], name);
+    }
   });
 
   test("parallel-append sends MsgApps before the local append and the rest after it", async () => {

@@ -5,6 +5,7 @@
 import type { Ready } from "../raft/api.js";
 import type { ConfChange, ConfState, Entry, Message } from "../raft/types.js";
 import type { PersistRequest } from "../storage/storage.js";
+import type { Clock } from "../units/clock.js";
 
 /** The part of the RawNode a pipeline drives. */
 export interface PipelineNode {
@@ -39,6 +40,8 @@ export interface PipelineHost {
   readonly node: PipelineNode;
   readonly storage: PipelineStorage;
   readonly metrics: PipelineMetrics;
+  /** The Peer's clock (virtual in the whole-node simulator): latencies are read from it. */
+  readonly clock: Clock;
   /** Sends messages to peers (grouped by destination, tagged with the current epoch). */
   send(messages: readonly Message[]): void;
   /** Steps messages into the local node at the peer loop's next turn, in order. */

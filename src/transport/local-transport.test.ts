@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
+import { realScheduler } from "../units/clock.js";
 import { LocalNetwork } from "./local-transport.js";
 import type { Epoch, InboundBatch } from "./transport.js";
 
@@ -152,5 +153,28 @@ describe("LocalTransport", () => {
       t.start(() => {}),
       /stopped/,
     );
+  });
+
+  test("delivers and reports only in the turns of the scheduler it is given", async () => {
+    // A scheduler whose later turns run only when the test says so (as in the simulator).
+    const turns: (() => void)[] = [];
+    const scheduler = { ...realScheduler, soon: (fn: () => void) => void turns.push(fn) };
+    const { network, transports, received, unreachable } = await cluster(
+      2,
+      new LocalNetwork({ scheduler }),
+    );
+    network.cutLink(1, 2);
+    transports[0]!.send(epoch, [app(1, 2, 7)]);
+    network.healLink(1, 2);
+    transports[0]!.send(epoch, [app(1, 2, 8)]);
+    await settle();
+    assert.equal(received.get(2)!.length, 0, "delivered outside the scheduler's turns");
+    assert.deepEqual(unreachable.get(1), [], "reported outside the scheduler's turns");
+    while (turns.length > 0) turns.shift()!();
+    assert.deepEqual(
+      received.get(2)!.map((b) => b.messages[0]!.index),
+      [8],
+    );
+    assert.deepEqual(unreachable.get(1), [2]);
   });
 });

@@ -4,6 +4,7 @@
 // link, an isolated node or a stopped peer, when sent or when delivered, is dropped,
 // counted, and reported through onUnreachable.
 import type { Message } from "../raft/types.js";
+import { realScheduler, type Scheduler } from "../units/clock.js";
 import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
 import { TransportError } from "./errors.js";
@@ -18,6 +19,8 @@ export interface LocalNetworkOptions {
    * over is faster, and the sender must then not mutate messages after sending them.
    */
   viaCodec?: boolean;
+  /** The turns deliveries and unreachable reports run in. Default: Node's setImmediate. */
+  scheduler?: Scheduler;
 }
 
 interface InFlight {
@@ -33,9 +36,12 @@ export class LocalNetwork {
   private readonly inFlight: InFlight[] = [];
   private deliveryScheduled = false;
   readonly viaCodec: boolean;
+  /** @internal */
+  readonly scheduler: Scheduler;
 
   constructor(options: LocalNetworkOptions = {}) {
     this.viaCodec = options.viaCodec ?? false;
+    this.scheduler = options.scheduler ?? realScheduler;
   }
 
   /** The transport of node `id`; one per id. */
@@ -99,9 +105,9 @@ export class LocalNetwork {
     this.inFlight.push({ from, to, batch });
     if (!this.deliveryScheduled) {
       this.deliveryScheduled = true;
-      // setImmediate rather than a microtask: two nodes answering each other must not
-      // starve timers and I/O.
-      setImmediate(() => this.deliver());
+      // A later turn (setImmediate) rather than a microtask: two nodes answering each other
+      // must not starve timers and I/O.
+      this.scheduler.soon(() => this.deliver());
     }
   }
 
@@ -126,7 +132,7 @@ function linkKey(from: number, to: number): string {
 export class LocalTransport implements Transport {
   private onBatch: ((batch: InboundBatch) => void) | undefined;
   private stopped = false;
-  private readonly unreachable = new UnreachableReporter();
+  private readonly unreachable: UnreachableReporter;
   private readonly counters: TransportStats = { dropped: 0, sentBatches: 0, sentMessages: 0 };
   // Made on first use: only a network that runs batches through the codec needs one.
   private encoder: BatchEncoder | undefined;
@@ -134,7 +140,9 @@ export class LocalTransport implements Transport {
   constructor(
     private readonly network: LocalNetwork,
     readonly id: number,
-  ) {}
+  ) {
+    this.unreachable = new UnreachableReporter(network.scheduler);
+  }
 
   get isStopped(): boolean {
     return this.stopped;

@@ -1,10 +1,15 @@
 // Reports unreachable peers to the transport's handler outside the caller's stack: a Raft
 // node that sends from inside its loop must not be re-entered by its own send, and a burst
 // of drops to one peer becomes one report per turn of the event loop.
+import { realScheduler, type Scheduler } from "../units/clock.js";
+
 export class UnreachableReporter {
   private handler: ((peerId: number) => void) | undefined;
   private readonly pending = new Set<number>();
   private scheduled = false;
+
+  /** `sched.soon` is the later turn the reports are made in (virtual in the simulator). */
+  constructor(private readonly sched: Scheduler = realScheduler) {}
 
   setHandler(handler: (peerId: number) => void): void {
     this.handler = handler;
@@ -15,7 +20,7 @@ export class UnreachableReporter {
     this.pending.add(peerId);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.sched.soon(() => this.flush());
     }
   }
 
