@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pipelineKinds, pipelineSpec } from "../pipeline/registry.js";
+import { eventually, ServiceCluster, sleep } from "../testing/service-cluster.js";
 import { BackendError, type KvBackend, type KvWrite } from "./contract.js";
-import { eventually, ServiceCluster, sleep } from "./testing/service-cluster.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

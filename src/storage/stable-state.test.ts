@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import { RawNode } from "../raft/rawnode.js";
 import { SeededRng } from "../raft/rng.js";
 import type { Entry, HardState } from "../raft/types.js";
-import { appliedMap, putEntry } from "./engine/conformance.js";
+import { appliedMap, putEntry } from "../testing/engine-conformance.js";
 import { openLmdbEngine } from "./engine/lmdb-engine.js";
 import { MemEngine } from "./engine/mem-engine.js";
 import { openLmdbStorage } from "./lmdb-storage.js";

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { isRaftError } from "../raft/errors.js";
-import { appliedMap, putEntry } from "./engine/conformance.js";
+import { appliedMap, putEntry } from "../testing/engine-conformance.js";
 import { MemEngine } from "./engine/mem-engine.js";
 import { openLmdbStorage } from "./lmdb-storage.js";
 import { StorageLogView } from "./log-view.js";

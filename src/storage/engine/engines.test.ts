@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { encodeProposal } from "../../proposal/proposal.js";
 import { EntryType } from "../../raft/types.js";
-import { engineConformance } from "./conformance.js";
+import { engineConformance } from "../../testing/engine-conformance.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
 import { MAX_KEY_BYTES, openLmdbEngine } from "./lmdb-engine.js";
 import { MemEngine } from "./mem-engine.js";

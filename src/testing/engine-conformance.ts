@@ -6,11 +6,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { encodeProposal } from "../../proposal/proposal.js";
-import { SeededRng } from "../../raft/rng.js";
-import { type Entry, EntryType, emptyHardState } from "../../raft/types.js";
-import type { Engine } from "./engine.js";
-import { decodeKvSnapshot } from "./kv-snapshot.js";
+import { encodeProposal } from "../proposal/proposal.js";
+import { SeededRng } from "../raft/rng.js";
+import { type Entry, EntryType, emptyHardState } from "../raft/types.js";
+import type { Engine } from "../storage/engine/engine.js";
+import { decodeKvSnapshot } from "../storage/engine/kv-snapshot.js";
 
 export interface EngineConformanceOptions {
   /** The engine's state survives close() and open(dir) again (false for in-memory ones). */
