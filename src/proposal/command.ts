@@ -2,7 +2,7 @@
 // member metadata (kind 3), beside the benchmark's plain put (kind 1, proposal.ts), whose
 // bytes this file leaves alone. Every command carries the proposer's id in the same place
 // as a put does, so the proposer can match the result the state machine reports for it.
-// Layout (little-endian, varints as in varint.ts, "bytes" = varint length + the bytes):
+// Layout (little-endian, varints as in src/units/varint.ts, "bytes" = varint length + the bytes):
 //
 //   u8 kind | u64 id | u8 op | body
 //   kind 2 (COMMAND_KIND):
@@ -18,6 +18,8 @@
 //     op 2 forget-member     varint member id
 //
 // Decoded keys and values are views into the entry data, not copies.
+
+import { putUvarint, readVarint, uvarintSize, type VarintCursor } from "../units/varint.js";
 import type { KvWrite, MemberAddresses, MemberWrite, StateCommand } from "./kv.js";
 import {
   COMMAND_KIND,
@@ -28,7 +30,6 @@ import {
   readId,
   writeKindAndId,
 } from "./proposal.js";
-import { readVarint, type VarintCursor, varintSize, writeVarint } from "./varint.js";
 
 const OP = {
   set: 1,
@@ -69,7 +70,7 @@ export interface DecodedCommand {
 }
 
 function bytesSize(b: Uint8Array): number {
-  return varintSize(b.length) + b.length;
+  return uvarintSize(b.length) + b.length;
 }
 
 function bodySize(c: StateCommand): number {
@@ -77,28 +78,28 @@ function bodySize(c: StateCommand): number {
     case "set":
       return 1 + bytesSize(c.key) + c.value.length;
     case "mset": {
-      let n = varintSize(c.pairs.length);
+      let n = uvarintSize(c.pairs.length);
       for (const [k, v] of c.pairs) n += bytesSize(k) + bytesSize(v);
       return n;
     }
     case "del": {
-      let n = varintSize(c.keys.length);
+      let n = uvarintSize(c.keys.length);
       for (const k of c.keys) n += bytesSize(k);
       return n;
     }
     case "incrby":
       return 8 + bytesSize(c.key);
     case "push": {
-      let n = 1 + bytesSize(c.key) + varintSize(c.values.length);
+      let n = 1 + bytesSize(c.key) + uvarintSize(c.values.length);
       for (const v of c.values) n += bytesSize(v);
       return n;
     }
     case "pop":
       return 1 + bytesSize(c.key);
     case "member-addresses":
-      return varintSize(c.id) + 1 + memberAddressBytes(c).reduce((n, b) => n + bytesSize(b), 0);
+      return uvarintSize(c.id) + 1 + memberAddressBytes(c).reduce((n, b) => n + bytesSize(b), 0);
     case "forget-member":
-      return varintSize(c.id);
+      return uvarintSize(c.id);
   }
 }
 
@@ -127,7 +128,7 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
   out[FIXED_HEADER] = OP[command.op];
   let pos = FIXED_HEADER + 1;
   const bytes = (b: Uint8Array): void => {
-    pos = writeVarint(out, pos, b.length);
+    pos = putUvarint(out, pos, b.length);
     out.set(b, pos);
     pos += b.length;
   };
@@ -139,14 +140,14 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
       pos += command.value.length;
       break;
     case "mset":
-      pos = writeVarint(out, pos, command.pairs.length);
+      pos = putUvarint(out, pos, command.pairs.length);
       for (const [k, v] of command.pairs) {
         bytes(k);
         bytes(v);
       }
       break;
     case "del":
-      pos = writeVarint(out, pos, command.keys.length);
+      pos = putUvarint(out, pos, command.keys.length);
       for (const k of command.keys) bytes(k);
       break;
     case "incrby":
@@ -157,7 +158,7 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
     case "push":
       out[pos++] = command.end === "left" ? 0 : 1;
       bytes(command.key);
-      pos = writeVarint(out, pos, command.values.length);
+      pos = putUvarint(out, pos, command.values.length);
       for (const v of command.values) bytes(v);
       break;
     case "pop":
@@ -165,7 +166,7 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
       bytes(command.key);
       break;
     case "member-addresses": {
-      pos = writeVarint(out, pos, command.id);
+      pos = putUvarint(out, pos, command.id);
       out[pos++] =
         (command.addresses.resp !== undefined ? 1 : 0) |
         (command.addresses.http !== undefined ? 2 : 0) |
@@ -174,7 +175,7 @@ export function encodeCommand(id: number, command: StateCommand): Uint8Array {
       break;
     }
     case "forget-member":
-      pos = writeVarint(out, pos, command.id);
+      pos = putUvarint(out, pos, command.id);
       break;
   }
   if (pos !== out.length) throw new Error(`encodeCommand: wrote ${pos} of ${out.length} bytes`);

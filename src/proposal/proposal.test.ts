@@ -9,7 +9,6 @@ import {
   minPayloadSize,
   proposalSize,
 } from "./proposal.js";
-import { readVarint, varintSize, writeVarint } from "./varint.js";
 
 const enc = new TextEncoder();
 
@@ -81,25 +80,6 @@ describe("proposal codec", () => {
       assert.equal(p.value.length, total - proposalSize(key.length, 0));
     }
     assert.throws(() => fillProposal(new Uint8Array(8), 1, key), /use at least \d+ bytes/);
-  });
-
-  test("varints round trip and report their size", () => {
-    const buf = new Uint8Array(10);
-    const cur = { value: 0, pos: 0 };
-    for (const n of [0, 127, 128, 300, 2 ** 21, 2 ** 35 + 1, Number.MAX_SAFE_INTEGER]) {
-      const end = writeVarint(buf, 0, n);
-      assert.equal(end, varintSize(n));
-      cur.pos = 0;
-      readVarint(buf, cur);
-      assert.equal(cur.value, n);
-      assert.equal(cur.pos, end);
-    }
-    assert.throws(
-      () => readVarint(Uint8Array.of(0xff, 0xff), { value: 0, pos: 0 }),
-      /past the end/,
-    );
-    const tooLong = new Uint8Array(9).fill(0xff);
-    assert.throws(() => readVarint(tooLong, { value: 0, pos: 0 }), /longer than 8 bytes/);
   });
 
   test("malformed inputs are rejected with a reason", () => {

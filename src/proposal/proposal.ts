@@ -10,7 +10,7 @@
 // the workload can size a payload of exactly N bytes before it knows the id. The value
 // needs no length: it runs to the end of the entry data.
 import { RafttoyError } from "../errors/errors.js";
-import { readVarint, varintSize, writeVarint } from "./varint.js";
+import { putUvarint, readVarint, uvarintSize } from "../units/varint.js";
 
 export const PROPOSAL_VERSION = 1;
 /** A key-value command (KvWrite) whose result the state machine reports. */
@@ -37,7 +37,7 @@ export class MalformedProposalError extends RafttoyError<"malformed-proposal"> {
 
 /** Total encoded size of a proposal with these key and value lengths. */
 export function proposalSize(keyLen: number, valueLen: number): number {
-  return FIXED_HEADER + varintSize(keyLen) + keyLen + valueLen;
+  return FIXED_HEADER + uvarintSize(keyLen) + keyLen + valueLen;
 }
 
 /** Writes the kind byte and the fixed-width id at the start of `into`. */
@@ -68,7 +68,7 @@ export function readId(bytes: Uint8Array): number {
 
 function writeHeader(into: Uint8Array, id: number, key: Uint8Array): number {
   writeKindAndId(into, PROPOSAL_VERSION, id);
-  const pos = writeVarint(into, FIXED_HEADER, key.length);
+  const pos = putUvarint(into, FIXED_HEADER, key.length);
   into.set(key, pos);
   return pos + key.length;
 }

@@ -12,7 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // The error base every component's coded errors extend.
   ["errors"],
   // The consensus core (with its simulator and transcript driver in subfolders) and small
-  // pure helpers (durations, the registry shape every component registry uses).
+  // pure helpers (durations, varints, the registry shape every component registry uses).
   ["raft", "units"],
   // The proposal format (what the engines apply) and the metrics recorders.
   ["proposal", "metrics"],

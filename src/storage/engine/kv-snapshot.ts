@@ -11,8 +11,8 @@
 //
 // Version 1 (strings only, no list or member section) is still read.
 import type { MemberAddresses } from "../../proposal/kv.js";
-import { readVarint, type VarintCursor, varintSize, writeVarint } from "../../proposal/varint.js";
 import type { ConfState } from "../../raft/types.js";
+import { putUvarint, readVarint, uvarintSize, type VarintCursor } from "../../units/varint.js";
 import { EngineError } from "../errors.js";
 
 const VERSION = 2;
@@ -32,7 +32,7 @@ export interface KvSnapshot {
 }
 
 function bytesSize(b: Uint8Array): number {
-  return varintSize(b.length) + b.length;
+  return uvarintSize(b.length) + b.length;
 }
 
 export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
@@ -42,29 +42,29 @@ export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
   const members = (s.members ?? []).map(
     ([id, a]) => [id, text(a.resp), text(a.http), text(a.raft)] as const,
   );
-  let size = 1 + varintSize(s.index) + varintSize(s.term);
-  size += varintSize(voters.length) + varintSize(learners.length) + varintSize(s.pairs.length);
-  for (const id of voters) size += varintSize(id);
-  for (const id of learners) size += varintSize(id);
+  let size = 1 + uvarintSize(s.index) + uvarintSize(s.term);
+  size += uvarintSize(voters.length) + uvarintSize(learners.length) + uvarintSize(s.pairs.length);
+  for (const id of voters) size += uvarintSize(id);
+  for (const id of learners) size += uvarintSize(id);
   for (const [k, v] of s.pairs) size += bytesSize(k) + bytesSize(v);
-  size += varintSize(lists.length);
+  size += uvarintSize(lists.length);
   for (const [k, elements] of lists) {
-    size += bytesSize(k) + varintSize(elements.length);
+    size += bytesSize(k) + uvarintSize(elements.length);
     for (const e of elements) size += bytesSize(e);
   }
-  size += varintSize(members.length);
+  size += uvarintSize(members.length);
   for (const [id, ...addresses] of members) {
-    size += varintSize(id) + 1;
+    size += uvarintSize(id) + 1;
     for (const a of addresses) if (a !== undefined) size += bytesSize(a);
   }
   const out = new Uint8Array(size);
   out[0] = VERSION;
   let pos = 1;
   const num = (n: number): void => {
-    pos = writeVarint(out, pos, n);
+    pos = putUvarint(out, pos, n);
   };
   const bytes = (b: Uint8Array): void => {
-    pos = writeVarint(out, pos, b.length);
+    pos = putUvarint(out, pos, b.length);
     out.set(b, pos);
     pos += b.length;
   };

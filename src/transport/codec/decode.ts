@@ -17,6 +17,7 @@ import type {
   SnapshotMetadata,
 } from "../../raft/types.js";
 import { EMPTY_BYTES } from "../../raft/types.js";
+import { readUvarint, VARINT_TRUNCATED, WIRE_VARINT_MAX_BYTES } from "../../units/varint.js";
 import { WireFormatError } from "../errors.js";
 import type { Epoch, InboundBatch } from "../transport.js";
 import {
@@ -69,38 +70,27 @@ export class Reader {
     );
   }
 
-  /** Reads a varint; rejects values above Number.MAX_SAFE_INTEGER. */
+  /** Reads a varint (up to protobuf's 10 bytes); rejects values above Number.MAX_SAFE_INTEGER. */
   uint(): number {
-    const buf = this.buf;
-    const end = this.end;
-    let pos = this.pos;
-    if (pos < end) {
-      const b = buf[pos]!;
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos]!;
       if (b < 0x80) {
         this.pos = pos + 1;
         return b;
       }
     }
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= end) this.fail("truncated varint");
-      const b = buf[pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) {
-        this.pos = pos;
-        if (result > Number.MAX_SAFE_INTEGER) {
-          throw new WireFormatError(
-            "unsafe-integer",
-            `malformed RaftBatch: value ${result} at byte ${pos} exceeds Number.MAX_SAFE_INTEGER`,
-          );
-        }
-        return result;
-      }
-      scale *= 0x80;
+    const value = readUvarint(this.buf, this, this.end, WIRE_VARINT_MAX_BYTES);
+    if (value > Number.MAX_SAFE_INTEGER) {
+      throw new WireFormatError(
+        "unsafe-integer",
+        `malformed RaftBatch: value ${value} at byte ${this.pos} exceeds Number.MAX_SAFE_INTEGER`,
+      );
     }
-    this.pos = pos;
-    return this.fail("varint longer than 10 bytes");
+    if (value >= 0) return value;
+    return this.fail(
+      value === VARINT_TRUNCATED ? "truncated varint" : "varint longer than 10 bytes",
+    );
   }
 
   /** Reads a length prefix and returns the end of the field's payload. */

@@ -16,6 +16,7 @@
 // (a test cluster, the local-cluster launcher's in-process runs) never read each other's
 // bytes.
 import type { ConfState, Entry, Message, Snapshot, SnapshotMetadata } from "../../raft/types.js";
+import { putUvarint, uvarintSize } from "../../units/varint.js";
 import { invariant, WireFormatError } from "../errors.js";
 import type { Epoch } from "../transport.js";
 import {
@@ -54,17 +55,13 @@ import {
 
 /** Bytes of the varint encoding of `n`; throws unless `n` is a non-negative safe integer. */
 function uintSize(n: number, field: string): number {
-  if (n >>> 0 === n) {
-    return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-  }
-  if (!Number.isSafeInteger(n) || n < 0) {
+  if (n >>> 0 !== n && (!Number.isSafeInteger(n) || n < 0)) {
     throw new WireFormatError(
       "unencodable-value",
       `cannot encode ${field}=${n}: it must be a non-negative safe integer (uint64 on the wire)`,
     );
   }
-  // 2^32 <= n < 2^53: five to eight bytes.
-  return n < 2 ** 35 ? 5 : n < 2 ** 42 ? 6 : n < 2 ** 49 ? 7 : 8;
+  return uvarintSize(n);
 }
 
 /** Bytes of an optional varint field: proto3 omits zero. */
@@ -146,30 +143,17 @@ function epochSize(epoch: Epoch): number {
 // Writing (pure): each function writes at `pos` and returns the position after what it
 // wrote. The size pass has already checked every value.
 
-function putUint(buf: Uint8Array, pos: number, n: number): number {
-  while (n > 0x7fffffff) {
-    buf[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  while (n > 0x7f) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 function putUintField(buf: Uint8Array, pos: number, tag: number, n: number): number {
   if (n === 0) return pos;
   buf[pos] = tag;
-  return putUint(buf, pos + 1, n);
+  return putUvarint(buf, pos + 1, n);
 }
 
 function putBytesField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
   const len = bytes.length;
   if (len === 0) return pos;
   buf[pos] = tag;
-  pos = putUint(buf, pos + 1, len);
+  pos = putUvarint(buf, pos + 1, len);
   buf.set(bytes, pos);
   return pos + len;
 }
@@ -177,20 +161,20 @@ function putBytesField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Ar
 function putPacked(buf: Uint8Array, pos: number, tag: number, values: readonly number[]): number {
   if (values.length === 0) return pos;
   buf[pos] = tag;
-  pos = putUint(buf, pos + 1, packedSize(values, "packed"));
-  for (let i = 0; i < values.length; i++) pos = putUint(buf, pos, values[i]!);
+  pos = putUvarint(buf, pos + 1, packedSize(values, "packed"));
+  for (let i = 0; i < values.length; i++) pos = putUvarint(buf, pos, values[i]!);
   return pos;
 }
 
 function putSnapshot(buf: Uint8Array, pos: number, s: Snapshot): number {
   buf[pos] = TAG_MSG_SNAPSHOT;
-  pos = putUint(buf, pos + 1, snapshotSize(s));
+  pos = putUvarint(buf, pos + 1, snapshotSize(s));
   pos = putBytesField(buf, pos, TAG_SNAP_DATA, s.data);
   const md = s.metadata;
   buf[pos] = TAG_SNAP_METADATA;
-  pos = putUint(buf, pos + 1, metadataSize(md));
+  pos = putUvarint(buf, pos + 1, metadataSize(md));
   buf[pos] = TAG_META_CONF_STATE;
-  pos = putUint(buf, pos + 1, confStateSize(md.confState));
+  pos = putUvarint(buf, pos + 1, confStateSize(md.confState));
   pos = putPacked(buf, pos, TAG_CONF_VOTERS_PACKED, md.confState.voters);
   pos = putPacked(buf, pos, TAG_CONF_LEARNERS_PACKED, md.confState.learners);
   pos = putUintField(buf, pos, TAG_META_INDEX, md.index);
@@ -333,7 +317,7 @@ export class BatchEncoder {
     // Stores into a plain Uint8Array view are cheaper than into the Buffer subclass.
     const buf = new Uint8Array(out.buffer, out.byteOffset, size);
     buf[0] = TAG_BATCH_EPOCH;
-    let pos = putUint(buf, 1, epochLen);
+    let pos = putUvarint(buf, 1, epochLen);
     pos = putUintField(buf, pos, TAG_EPOCH_START, epoch.start);
     pos = putUintField(buf, pos, TAG_EPOCH_ITERATION, epoch.iteration);
     pos = putUintField(buf, pos, TAG_BATCH_FROM, from);
@@ -383,7 +367,7 @@ export class BatchEncoder {
 
   private putMessage(buf: Uint8Array, pos: number, m: Message, size: number, slot: number): number {
     buf[pos] = TAG_BATCH_MESSAGES;
-    pos = putUint(buf, pos + 1, size);
+    pos = putUvarint(buf, pos + 1, size);
     pos = putUintField(buf, pos, TAG_MSG_TYPE, m.type);
     pos = putUintField(buf, pos, TAG_MSG_TO, m.to);
     pos = putUintField(buf, pos, TAG_MSG_FROM, m.from);
@@ -426,14 +410,14 @@ export class BatchEncoder {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       buf[pos] = TAG_MSG_ENTRIES;
-      pos = putUint(buf, pos + 1, sizes[slot + i]!);
+      pos = putUvarint(buf, pos + 1, sizes[slot + i]!);
       pos = putUintField(buf, pos, TAG_ENTRY_TERM, e.term);
       pos = putUintField(buf, pos, TAG_ENTRY_INDEX, e.index);
       pos = putUintField(buf, pos, TAG_ENTRY_TYPE, e.type);
       if (parts !== undefined && e.data.length >= parts.minShared) {
         // The data itself becomes a part of its own: written out by reference, not copied.
         buf[pos] = TAG_ENTRY_DATA;
-        pos = putUint(buf, pos + 1, e.data.length);
+        pos = putUvarint(buf, pos + 1, e.data.length);
         parts.out.push(buf.subarray(parts.segmentStart, pos), e.data);
         parts.segmentStart = pos;
         continue;
