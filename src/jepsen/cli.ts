@@ -4,16 +4,20 @@ import { parseArgs } from "node:util";
 import { FakeKvCluster } from "./fake-kv.js";
 import { FAULT_KINDS, type FaultKind } from "./nemesis.js";
 import { ProcessCluster } from "./process-cluster.js";
-import { formatReport } from "./report.js";
+import { formatReport, recoveryByKind } from "./report.js";
 import { runJepsen } from "./run.js";
 
 export const JEPSEN_HELP = `Usage: rafttoy-jepsen [flags] [-- rafttoy-kv flags]
 
-Starts a rafttoy-kv cluster as processes on loopback, runs clients over RESP on a small key
-set (registers with unique values, an INCR counter, a queue) while a seeded nemesis SIGKILLs
-and restarts nodes, SIGSTOPs and SIGCONTs them and kills the leader, records every
-operation (invoke, complete, ok / failed / indeterminate), checks the history for
-linearizability and prints operations, anomalies, write availability and each recovery.
+Starts a rafttoy-kv cluster as processes on loopback (each with --admin-faults), runs
+clients over RESP on a small key set (registers with unique values, an INCR counter, a
+queue) while a seeded nemesis applies one fault at a time: SIGKILL and restart (kill),
+SIGSTOP/SIGCONT (pause), killing the leader (leader-kill), partitions through each node's
+RAFTTOY.PARTITION (the leader alone, a follower alone, a minority against the majority, two
+halves joined by one bridge node), and removing a follower through DELETE /cluster/ID and
+adding it back empty under a new id through --join (member). Records every operation
+(invoke, complete, ok / failed / indeterminate), checks the history for linearizability and
+prints operations, anomalies, write availability and each recovery.
 Flags after -- go to every rafttoy-kv node (--pipeline, --wal, --engine …).
 Exit status: 0 linearizable, 1 anomalies or a check that gave up, 2 bad usage or no cluster.
 
@@ -116,7 +120,7 @@ export async function jepsenMain(argv: readonly string[], io: JepsenIo): Promise
     if (values.json !== undefined)
       writeFileSync(
         values.json,
-        `${JSON.stringify({ seed, nodes, clients, duration, nemesis: kinds, kvArgs, ...outcome.report, faults: outcome.faults }, null, 2)}\n`,
+        `${JSON.stringify({ seed, nodes, clients, duration, nemesis: kinds, kvArgs, ...outcome.report, recoveryByKind: recoveryByKind(outcome.report), faults: outcome.faults }, null, 2)}\n`,
       );
     return outcome.report.verdict === "linearizable" ? 0 : 1;
   } finally {

@@ -1,6 +1,7 @@
 // Test support: an in-process stand-in for a rafttoy-kv cluster — one RESP server per
 // "node", all sharing one linearizable store — with the ClusterControl faults (a killed
-// node drops its connections and refuses new ones, a paused one holds every reply) and an
+// node drops its connections and refuses new ones, a paused one holds every reply, one cut
+// off from a majority answers CLUSTERDOWN, a removed member is down until added back) and an
 // optional planted bug: `staleReads` serves GET from a copy that lags behind the store.
 import { createServer, type Server, type Socket } from "node:net";
 import type { ClusterControl } from "./nemesis.js";
@@ -16,6 +17,8 @@ export class FakeKvCluster implements ClusterControl {
   private readonly sockets: Set<Socket>[] = [];
   private readonly paused: boolean[] = [];
   private readonly held: (() => void)[][] = [];
+  /** Nodes cut off from a majority of the cluster: they refuse every command. */
+  private minority = new Set<number>();
   readonly ports: number[] = [];
   private staleTimer: NodeJS.Timeout | undefined;
 
@@ -65,6 +68,24 @@ export class FakeKvCluster implements ClusterControl {
     return 0;
   }
 
+  async partition(cuts: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    this.minority = new Set(
+      [...cuts].filter(([, from]) => this.size - from.length <= this.size / 2).map(([n]) => n),
+    );
+  }
+
+  async heal(): Promise<void> {
+    this.minority = new Set();
+  }
+
+  async removeMember(node: number): Promise<void> {
+    await this.kill(node);
+  }
+
+  async addMember(node: number): Promise<void> {
+    await this.listen(node);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.staleTimer);
     for (let i = 0; i < this.size; i++) {
@@ -98,7 +119,7 @@ export class FakeKvCluster implements ClusterControl {
         buffer = buffer.subarray(parsed.end);
         const args = (parsed.reply as RespReply[]).map(String);
         // Applied at once (linearization point inside the call); the reply may be held.
-        const reply = this.apply(args);
+        const reply = this.minority.has(node) ? "-CLUSTERDOWN no leader\r\n" : this.apply(args);
         const send = () => {
           if (!socket.destroyed) socket.write(reply);
         };

@@ -5,6 +5,7 @@ import type { KvInput } from "../check/history.js";
 import { FakeKvCluster } from "./fake-kv.js";
 import { KV_BIN, ProcessCluster } from "./process-cluster.js";
 import { HistoryRecorder } from "./recorder.js";
+import { type RunReport, recoveryByKind } from "./report.js";
 import { RespError, RespUnknown } from "./resp-client.js";
 import { runJepsen } from "./run.js";
 import { classify, commandFor } from "./workload.js";
@@ -32,6 +33,32 @@ test("replies are classified: refusals before proposing fail, lost replies of wr
   assert.deepEqual(commandFor("n", { f: "incr", by: 1 }), ["INCR", "n"]);
 });
 
+test("recoveries are summarised per fault kind; one that never recovered leaves no max", () => {
+  const report: RunReport = {
+    operations: 0,
+    ok: 0,
+    fail: 0,
+    indeterminate: 0,
+    verdict: "linearizable",
+    anomalies: 0,
+    writeAvailability: 1,
+    recoveries: [
+      { kind: "kill", node: 0, recoveryUs: 300 },
+      { kind: "pause", node: 1, recoveryUs: 50 },
+      { kind: "kill", node: 2, recoveryUs: 100 },
+      { kind: "member", node: 1, recoveryUs: 10 },
+      { kind: "member", node: 2, recoveryUs: null },
+      { kind: "kill", node: 1, recoveryUs: 200 },
+      { kind: "kill", node: 1, recoveryUs: 900 },
+    ],
+  };
+  assert.deepEqual(recoveryByKind(report), [
+    { kind: "kill", faults: 4, medianUs: 250, maxUs: 900 },
+    { kind: "pause", faults: 1, medianUs: 50, maxUs: 50 },
+    { kind: "member", faults: 2, medianUs: 10, maxUs: null },
+  ]);
+});
+
 test("the recorder turns events into the checker's history, an unfinished one indeterminate", () => {
   const r = new HistoryRecorder();
   const a = r.invoke(1, "k", { f: "set", value: "a" });
@@ -45,14 +72,19 @@ test("the recorder turns events into the checker's history, an unfinished one in
   assert.throws(() => r.complete(a, "ok"));
 });
 
-test("a run against a linearizable stand-in under kills and pauses checks clean, with faults and recoveries reported", async () => {
+test("a run against a linearizable stand-in under kills, pauses, partitions and member changes checks clean, with faults and recoveries reported", async () => {
   const cluster = new FakeKvCluster(3);
   await cluster.start();
   try {
     const outcome = await runJepsen(cluster, () => cluster.targets(), {
       durationMs: 4000,
       workload: { clients: 6, registers: 2, timeoutMs: 300, seed: 3 },
-      nemesis: { kinds: ["kill", "pause"], seed: 3, faultMs: 500, calmMs: 300 },
+      nemesis: {
+        kinds: ["kill", "pause", "partition-split", "member"],
+        seed: 3,
+        faultMs: 500,
+        calmMs: 300,
+      },
       log: quiet,
     });
     assert.equal(outcome.report.verdict, "linearizable", outcome.checkText.join("\n"));
@@ -98,6 +130,41 @@ test("a short run against a real rafttoy-kv cluster (SIGKILL, SIGSTOP, leader ki
       log: quiet,
     });
     assert.equal(outcome.report.verdict, "linearizable", outcome.checkText.join("\n"));
+    assert.ok(outcome.report.ok > 0);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test("a short run against a real rafttoy-kv cluster under partitions and a member change is linearizable", async (t) => {
+  if (!existsSync(KV_BIN)) {
+    t.skip("rafttoy-kv is not built in this tree yet");
+    return;
+  }
+  const cluster = await ProcessCluster.start(3, [], quiet);
+  try {
+    const outcome = await runJepsen(cluster, () => cluster.targets(), {
+      durationMs: 20_000,
+      workload: { clients: 6, registers: 3, timeoutMs: 2000, seed: 11 },
+      nemesis: {
+        kinds: ["partition-leader", "partition-split", "partition-bridge", "member"],
+        seed: 11,
+        faultMs: 2000,
+        calmMs: 1500,
+      },
+      log: quiet,
+    });
+    assert.equal(outcome.report.verdict, "linearizable", outcome.checkText.join("\n"));
+    const kinds = new Set(outcome.faults.map((f) => f.kind));
+    assert.ok(kinds.has("member"), `faults: ${[...kinds].join(", ")}`);
+    assert.ok(
+      [...kinds].some((k) => k.startsWith("partition-")),
+      `faults: ${[...kinds].join(", ")}`,
+    );
+    // Isolating the leader must cost writes for a while: a cluster that ignored the switch
+    // would recover at once from every partition-leader fault.
+    const isolations = outcome.report.recoveries.filter((r) => r.kind === "partition-leader");
+    for (const r of isolations) assert.ok((r.recoveryUs ?? Infinity) > 100_000, JSON.stringify(r));
     assert.ok(outcome.report.ok > 0);
   } finally {
     await cluster.stop();

@@ -1,9 +1,21 @@
 // The nemesis: a seeded schedule of faults, carried out against a cluster through
 // ClusterControl, each fault's start and end recorded for the report.
 import { rng } from "../check/generate.js";
+import { PARTITION_KINDS, type PartitionKind, planPartition } from "./partitions.js";
 
-export type FaultKind = "kill" | "pause" | "leader-kill";
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "leader-kill"];
+/** "member": remove a node through the service, wipe it, and add it back under a new id. */
+export type FaultKind = "kill" | "pause" | "leader-kill" | "member" | PartitionKind;
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "kill",
+  "pause",
+  "leader-kill",
+  ...PARTITION_KINDS,
+  "member",
+];
+
+function isPartition(kind: FaultKind): kind is PartitionKind {
+  return (PARTITION_KINDS as readonly string[]).includes(kind);
+}
 
 export interface ClusterControl {
   readonly size: number;
@@ -14,11 +26,21 @@ export interface ClusterControl {
   resume(node: number): Promise<void>;
   /** The node currently leading, if one is known. */
   leader(): Promise<number | undefined>;
+  /** Tells each node in `cuts` to drop all traffic to and from the nodes listed for it. */
+  partition(cuts: ReadonlyMap<number, readonly number[]>): Promise<void>;
+  /** Reconnects every node. */
+  heal(): Promise<void>;
+  /** Removes node i from the configuration (through any member) and stops it. */
+  removeMember(node: number): Promise<void>;
+  /** Starts node i again empty, under a new id, joining the cluster; resolves once it votes. */
+  addMember(node: number): Promise<void>;
 }
 
 export interface Fault {
   kind: FaultKind;
   node: number;
+  /** A partition's sides, e.g. "1 | 2 3". */
+  shape?: string;
   /** Microseconds on the recorder's clock: when it was applied and when it was healed. */
   start: number;
   end: number;
@@ -52,17 +74,37 @@ export async function runNemesis(
   while (!stopping && options.kinds.length > 0) {
     const kind = options.kinds[Math.floor(random() * options.kinds.length)] as FaultKind;
     let node = Math.floor(random() * cluster.size);
-    if (kind === "leader-kill") node = (await cluster.leader()) ?? node;
+    const leader =
+      kind === "leader-kill" || kind === "member" || isPartition(kind)
+        ? await cluster.leader()
+        : undefined;
+    if (kind === "leader-kill") node = leader ?? node;
+    // A member change takes a follower: removing the leader is a leadership loss the
+    // leader-kill and partition-leader faults already cover.
+    if (kind === "member" && node === leader) node = (node + 1) % cluster.size;
+    let shape: string | undefined;
     const start = now();
-    if (kind === "pause") await cluster.pause(node);
-    else await cluster.kill(node);
-    log(`nemesis: ${kind} node ${node + 1}`);
-    await sleep(options.faultMs);
-    if (kind === "pause") await cluster.resume(node);
-    else await cluster.restart(node);
+    try {
+      if (isPartition(kind)) {
+        const plan = planPartition(kind, cluster.size, leader, random);
+        node = plan.node;
+        shape = plan.shape;
+        await cluster.partition(plan.cuts);
+      } else if (kind === "pause") await cluster.pause(node);
+      else if (kind === "member") await cluster.removeMember(node);
+      else await cluster.kill(node);
+      log(`nemesis: ${kind} node ${node + 1}${shape === undefined ? "" : ` (${shape})`}`);
+      await sleep(options.faultMs);
+    } finally {
+      // Healed even when the run is being stopped or the fault failed half-way.
+      if (isPartition(kind)) await cluster.heal();
+      else if (kind === "pause") await cluster.resume(node);
+      else if (kind === "member") await cluster.addMember(node);
+      else await cluster.restart(node);
+    }
     const end = now();
     log(`nemesis: healed node ${node + 1} after ${((end - start) / 1e6).toFixed(1)} s`);
-    faults.push({ kind, node, start, end });
+    faults.push({ kind, node, start, end, ...(shape === undefined ? {} : { shape }) });
     await sleep(options.calmMs);
   }
   return faults;

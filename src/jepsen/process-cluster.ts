@@ -1,6 +1,11 @@
 // A cluster of rafttoy-kv processes on loopback for the run: free ports, one data directory
-// per node, SIGKILL + restart from the same directory, SIGSTOP / SIGCONT, and the leader
-// read from a node's GET /cluster.
+// per node, SIGKILL + restart from the same directory, SIGSTOP / SIGCONT, the leader read
+// from a node's GET /cluster, partitions through each node's RAFTTOY.PARTITION (every node
+// runs with --admin-faults), and membership changes through DELETE /cluster/ID and --join.
+//
+// A slot (0-based) is a place in the cluster; the member in it has an id. A member that is
+// removed and added back comes back empty under the next unused id, on a new Raft port, as a
+// fresh node would: an id is never reused, so no node can mistake the new member for the old.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../transport/free-ports.js";
 import type { ClusterControl } from "./nemesis.js";
+import { RespConnection, RespError } from "./resp-client.js";
 import type { Target } from "./workload.js";
 
 export const KV_BIN = resolve(
@@ -19,6 +25,10 @@ export const KV_BIN = resolve(
 );
 
 interface Node {
+  /** The member's id: slot + 1 at the start, a new one each time it is added back. */
+  id: number;
+  /** Started with --join (added at run time, not bootstrapped). */
+  joined: boolean;
   raft: string;
   respPort: number;
   httpPort: number;
@@ -26,8 +36,13 @@ interface Node {
   child: ChildProcess | undefined;
 }
 
+/** How long a membership change may take before the run gives up on it. */
+const MEMBER_CHANGE_MS = 60_000;
+
 export class ProcessCluster implements ClusterControl {
   private readonly nodes: Node[] = [];
+  /** Every id's Raft address, id 1 first (removed ids keep theirs): what --peers lists. */
+  private readonly addresses: string[] = [];
 
   private constructor(
     readonly size: number,
@@ -51,12 +66,15 @@ export class ProcessCluster implements ClusterControl {
     const ports = await freePorts(3 * size);
     for (let i = 0; i < size; i++)
       cluster.nodes.push({
+        id: i + 1,
+        joined: false,
         raft: `127.0.0.1:${ports[i]}`,
         respPort: ports[size + i] as number,
         httpPort: ports[2 * size + i] as number,
         dataDir: join(dir, `node-${i + 1}`),
         child: undefined,
       });
+    for (const n of cluster.nodes) cluster.addresses.push(n.raft);
     for (let i = 0; i < size; i++) cluster.spawn(i);
     await cluster.waitForLeader(30_000);
     return cluster;
@@ -93,12 +111,68 @@ export class ProcessCluster implements ClusterControl {
           signal: AbortSignal.timeout(1000),
         });
         const body = (await res.json()) as { leader?: number };
-        if (typeof body.leader === "number" && body.leader > 0) return body.leader - 1;
+        const slot = this.nodes.findIndex((m) => m.id === body.leader);
+        if (slot >= 0) return slot;
       } catch {
         // this node is down or paused: ask the next
       }
     }
     return undefined;
+  }
+
+  async partition(cuts: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    await Promise.all(
+      [...cuts].map(([slot, from]) =>
+        this.admin(slot, [
+          "RAFTTOY.PARTITION",
+          ...from.map((other) => String((this.nodes[other] as Node).id)),
+        ]),
+      ),
+    );
+  }
+
+  async heal(): Promise<void> {
+    await Promise.all(this.nodes.map((_, slot) => this.admin(slot, ["RAFTTOY.HEAL"])));
+  }
+
+  async removeMember(slot: number): Promise<void> {
+    const n = this.nodes[slot] as Node;
+    await this.untilDone(
+      `remove node ${n.id}`,
+      async (via) => {
+        const res = await fetch(`http://127.0.0.1:${via.httpPort}/cluster/${n.id}`, {
+          method: "DELETE",
+          signal: AbortSignal.timeout(10_000),
+        });
+        // Removing a member already gone (a retry after a lost reply) is done too.
+        if (res.ok || /not a member/.test(await res.text())) return true;
+        return false;
+      },
+      slot,
+    );
+    await this.kill(slot);
+    await rm(n.dataDir, { recursive: true, force: true });
+  }
+
+  async addMember(slot: number): Promise<void> {
+    const n = this.nodes[slot] as Node;
+    const [raftPort] = await freePorts(1);
+    n.id = this.addresses.length + 1;
+    n.joined = true;
+    n.raft = `127.0.0.1:${raftPort}`;
+    this.addresses.push(n.raft);
+    this.spawn(slot);
+    await this.untilDone(
+      `add node ${n.id}`,
+      async (via) => {
+        const res = await fetch(`http://127.0.0.1:${via.httpPort}/cluster`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = (await res.json()) as { members?: { id: number; role: string }[] };
+        return body.members?.some((m) => m.id === n.id && m.role === "voter") === true;
+      },
+      slot,
+    );
   }
 
   async stop(): Promise<void> {
@@ -111,20 +185,26 @@ export class ProcessCluster implements ClusterControl {
 
   private spawn(i: number): void {
     const n = this.nodes[i] as Node;
+    // A joined member restarted from its data is a member already; --join then does nothing.
+    const via = this.nodes.find((m) => m !== n && m.child?.exitCode === null);
+    const join =
+      n.joined && via !== undefined ? ["--join", `http://127.0.0.1:${via.httpPort}`] : [];
     const child = spawn(
       process.execPath,
       [
         this.bin,
         "--peers",
-        this.nodes.map((p) => p.raft).join(","),
+        this.addresses.join(","),
         "--id",
-        String(i + 1),
+        String(n.id),
         "--resp",
         `127.0.0.1:${n.respPort}`,
         "--http",
         `127.0.0.1:${n.httpPort}`,
         "--data-dir",
         n.dataDir,
+        "--admin-faults",
+        ...join,
         ...this.args,
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
@@ -134,6 +214,43 @@ export class ProcessCluster implements ClusterControl {
         if (/fatal|error/i.test(line)) this.log(`node ${i + 1}: ${line}`);
     });
     n.child = child;
+  }
+
+  /** One admin command to slot `slot`; a node that is down has nothing to set or heal. */
+  private async admin(slot: number, args: string[]): Promise<void> {
+    const n = this.nodes[slot] as Node;
+    if (n.child === undefined || n.child.exitCode !== null) return;
+    const c = new RespConnection("127.0.0.1", n.respPort);
+    try {
+      const reply = await c.command(args, 5000);
+      if (reply instanceof RespError) throw new Error(`node ${n.id}: ${args[0]}: ${reply.message}`);
+    } finally {
+      c.close();
+    }
+  }
+
+  /** Asks the other members in turn until `attempt` succeeds, for at most MEMBER_CHANGE_MS. */
+  private async untilDone(
+    what: string,
+    attempt: (via: Node) => Promise<boolean>,
+    except: number,
+  ): Promise<void> {
+    const deadline = Date.now() + MEMBER_CHANGE_MS;
+    let why = "no member answered";
+    for (let turn = 0; Date.now() < deadline; turn++) {
+      const others = this.nodes.filter((m, slot) => slot !== except && m.child?.exitCode === null);
+      const via = others[turn % Math.max(1, others.length)];
+      if (via !== undefined) {
+        try {
+          if (await attempt(via)) return;
+          why = `node ${via.id} refused`;
+        } catch (err) {
+          why = `node ${via.id}: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${what}: not done within ${MEMBER_CHANGE_MS / 1000} s (${why})`);
   }
 
   private async waitForLeader(timeoutMs: number): Promise<void> {

@@ -49,6 +49,31 @@ export function buildReport(
   };
 }
 
+function median(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Per fault kind: how many, and the median and largest recovery (null: one never recovered). */
+export function recoveryByKind(
+  report: RunReport,
+): { kind: Fault["kind"]; faults: number; medianUs: number | null; maxUs: number | null }[] {
+  const kinds = [...new Set(report.recoveries.map((r) => r.kind))];
+  return kinds.map((kind) => {
+    const all = report.recoveries.filter((r) => r.kind === kind).map((r) => r.recoveryUs);
+    const done = all.filter((us): us is number => us !== null).sort((a, b) => a - b);
+    const never = done.length < all.length;
+    return {
+      kind,
+      faults: all.length,
+      medianUs: done.length === 0 ? null : median(done),
+      maxUs: never || done.length === 0 ? null : (done[done.length - 1] as number),
+    };
+  });
+}
+
 export function formatReport(report: RunReport): string[] {
   const rec = report.recoveries.map((r) =>
     r.recoveryUs === null
@@ -60,5 +85,9 @@ export function formatReport(report: RunReport): string[] {
     `checker: ${report.verdict}, ${report.anomalies} key(s) with anomalies`,
     `writes succeeded in ${(report.writeAvailability * 100).toFixed(1)} % of the run's seconds`,
     `recovery (fault start → first write invoked after it ok): ${rec.length === 0 ? "no faults" : rec.join(", ")}`,
+    ...recoveryByKind(report).map((k) => {
+      const ms = (us: number | null) => (us === null ? "never" : `${(us / 1000).toFixed(0)} ms`);
+      return `  ${k.kind}: ${k.faults} fault(s), recovery median ${ms(k.medianUs)}, max ${ms(k.maxUs)}`;
+    }),
   ];
 }
