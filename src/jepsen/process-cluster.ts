@@ -34,6 +34,8 @@ interface Node {
   httpPort: number;
   dataDir: string;
   child: ChildProcess | undefined;
+  /** The last line it wrote on stderr (why it exited, when it did). */
+  lastLine?: string;
 }
 
 /** How long a membership change may take before the run gives up on it. */
@@ -210,8 +212,10 @@ export class ProcessCluster implements ClusterControl {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     child.stderr?.on("data", (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n"))
-        if (/fatal|error/i.test(line)) this.log(`node ${i + 1}: ${line}`);
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line.trim() !== "") n.lastLine = line;
+        if (/fatal|error/i.test(line)) this.log(`node ${n.id}: ${line}`);
+      }
     });
     n.child = child;
   }
@@ -257,6 +261,12 @@ export class ProcessCluster implements ClusterControl {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if ((await this.leader()) !== undefined) return;
+      // A node refusing its flags exits at once: say why instead of waiting out the deadline.
+      const exited = this.nodes.find((n) => n.child !== undefined && n.child.exitCode !== null);
+      if (exited !== undefined) {
+        await this.stop();
+        throw new Error(`node ${exited.id} exited: ${exited.lastLine ?? "(nothing on stderr)"}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.stop();
