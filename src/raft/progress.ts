@@ -16,6 +16,12 @@ export class Progress {
   recentActive = false;
   /** In probe state: a MsgApp is out; in replicate state: the window is full. */
   msgAppFlowPaused = false;
+  /**
+   * In probe state: a MsgApp with entries went out since the leader's last periodic
+   * heartbeat. Until the next one, heartbeat answers do not resend it: a probe is retried
+   * at most once per heartbeat interval, however many ReadIndex heartbeats are answered.
+   */
+  probeSentThisBeat = false;
   isLearner: boolean;
   readonly inflights: Inflights;
 
@@ -27,6 +33,7 @@ export class Progress {
 
   private resetState(state: ProgressState): void {
     this.msgAppFlowPaused = false;
+    this.probeSentThisBeat = false;
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();
@@ -66,6 +73,7 @@ export class Progress {
       this.msgAppFlowPaused = this.inflights.full();
     } else if (this.state === "probe" && entries > 0) {
       this.msgAppFlowPaused = true;
+      this.probeSentThisBeat = true;
     }
   }
 
@@ -99,6 +107,12 @@ export class Progress {
     this.sentCommit = Math.min(this.sentCommit, this.next - 1);
     this.msgAppFlowPaused = false;
     return true;
+  }
+
+  /** A heartbeat was answered: the flow may resume, unless a probe already went out this beat. */
+  heartbeatAnswered(): void {
+    this.recentActive = true;
+    if (!this.probeSentThisBeat) this.msgAppFlowPaused = false;
   }
 
   isPaused(): boolean {

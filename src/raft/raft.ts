@@ -618,6 +618,8 @@ export class Raft {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.MsgBeat:
+        // A new heartbeat interval: a probe sent in the last one may be retried.
+        for (const pr of this.trk.progress.values()) pr.probeSentThisBeat = false;
         this.bcastHeartbeat(undefined);
         return;
       case MessageType.MsgCheckQuorum:
@@ -810,8 +812,7 @@ export class Raft {
   }
 
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
-    pr.recentActive = true;
-    pr.msgAppFlowPaused = false;
+    pr.heartbeatAnswered();
     // Even a full window gets an (empty) append: the messages that filled it may be lost.
     if (pr.match < this.raftLog.lastIndex() || pr.state === "probe") this.sendAppend(m.from);
     if (m.context.byteLength === 0) return;

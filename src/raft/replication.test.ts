@@ -403,3 +403,62 @@ describe("restart", () => {
     assert.equal(rd.entries.length, 0, "nothing to persist again");
   });
 });
+
+describe("probing a follower that fell behind", () => {
+  /** Leader 1 with follower 3 twenty entries behind and in probe state, links healed. */
+  function laggingFollower(): Cluster {
+    const c = new Cluster();
+    c.stabilize();
+    c.elect(1);
+    c.isolate(3);
+    for (let i = 0; i < 20; i++) c.propose(1, `while-3-was-away-${i}`);
+    c.stabilize();
+    c.node(1).rn.reportUnreachable(3);
+    c.heal();
+    c.network = [];
+    return c;
+  }
+
+  const heartbeatResponse = (c: Cluster) =>
+    makeMessage({
+      type: MessageType.MsgHeartbeatResp,
+      from: 3,
+      to: 1,
+      term: c.node(1).rn.status().term,
+      context: enc("read-round"),
+    });
+
+  /** MsgApps carrying entries that node 1 put on the network for node 3. */
+  const probesTo3 = (c: Cluster) =>
+    c.network.filter((m) => m.type === MessageType.MsgApp && m.to === 3 && m.entries.length > 0)
+      .length;
+
+  test("answers to many heartbeats within one interval resend the probe once, not once each", () => {
+    // ReadIndex rounds send a heartbeat each, hundreds per heartbeat interval under read
+    // load: a probe of a full message resent per answer floods the follower that is
+    // catching up (seen as a leader saturated after a follower's SIGKILL and restart).
+    const c = laggingFollower();
+    assert.equal(c.node(1).rn.status().progress.get(3)?.state, "probe");
+    for (let i = 0; i < 50; i++) {
+      c.node(1).rn.step(heartbeatResponse(c));
+      c.handleReady(1);
+    }
+    assert.equal(probesTo3(c), 1);
+  });
+
+  test("a lost probe is sent again after the next heartbeat interval", () => {
+    const c = laggingFollower();
+    c.node(1).rn.step(heartbeatResponse(c));
+    c.handleReady(1);
+    assert.equal(probesTo3(c), 1);
+    c.network = [];
+    c.tick(1);
+    c.handleReady(1);
+    c.node(1).rn.step(heartbeatResponse(c));
+    c.handleReady(1);
+    assert.equal(probesTo3(c), 1);
+    // And once the follower answers, it catches up.
+    c.stabilize();
+    assert.equal(logOf(c, 3), logOf(c, 1));
+  });
+});
