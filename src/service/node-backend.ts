@@ -17,6 +17,7 @@ import {
   type MemberInfo,
   type ReadMode,
 } from "./contract.js";
+import { PendingWrites } from "./pending-writes.js";
 import type { MemberAddresses, ProposalId, ServiceStateMachine } from "./state-machine.js";
 
 /** What the backend needs from a Peer in service mode (src/peer/peer.ts). */
@@ -69,13 +70,6 @@ export interface NodeBackendOptions {
   log?: (line: string) => void;
 }
 
-interface PendingWrite {
-  resolve(result: KvResult): void;
-  reject(err: BackendError): void;
-  /** Date.now() after which the write fails with "timeout" (its outcome unknown). */
-  deadline: number;
-}
-
 interface ReadWaiter {
   resolve(view: KvReadView): void;
   reject(err: BackendError): void;
@@ -102,14 +96,15 @@ export class NodeBackend implements KvBackend {
   private readonly electionMs: number;
   /** "no-leader" is answered after at most this long without a leader. */
   private readonly noLeaderMs: number;
-  private readonly writeTimeoutMs: number;
   private readonly readTimeoutMs: number;
   private readonly log: (line: string) => void;
 
   private nextProposal: ProposalId;
   /** Every member's Raft address this node knows of, its own included. */
   private readonly raftAddresses = new Map<number, string>();
-  private readonly pending = new Map<ProposalId, PendingWrite>();
+  private readonly pending: PendingWrites;
+  /** The leader this node knew at its last loop turn (writes handed to another are orphans). */
+  private knownLeader = 0;
   private appliedSeen = 0;
   private waitingReads: ReadWaiter[] = [];
   private readRoundRequested = false;
@@ -129,7 +124,9 @@ export class NodeBackend implements KvBackend {
     this.log = opts.log ?? (() => {});
     this.electionMs = opts.tickMs * opts.electionTicks;
     this.noLeaderMs = 2 * this.electionMs;
-    this.writeTimeoutMs = opts.writeTimeoutMs ?? 10_000;
+    // A write whose leader was replaced waits about as long as an election takes, then
+    // its caller hears that its outcome is unknown (pending-writes.ts).
+    this.pending = new PendingWrites(opts.writeTimeoutMs ?? 10_000, this.noLeaderMs);
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
     // Ids start at a random point, so that neither another node nor an earlier life of this
     // one (whose proposals may still be in the log) hands out the same ids.
@@ -178,8 +175,7 @@ export class NodeBackend implements KvBackend {
     for (const w of this.allReadWaiters()) w.reject(err);
     this.waitingReads = [];
     this.rounds.clear();
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.pending.rejectAll(err);
     this.wakeLeaderWaiters();
     await this.peer.stop();
   }
@@ -203,22 +199,18 @@ export class NodeBackend implements KvBackend {
     encoders: readonly ((id: ProposalId) => Uint8Array)[],
   ): Promise<KvResult[]> {
     const ids = encoders.map(() => this.newProposalId());
-    const deadline = Date.now() + this.writeTimeoutMs;
-    const results = ids.map(
-      (id) =>
-        new Promise<KvResult>((resolve, reject) =>
-          this.pending.set(id, { resolve, reject, deadline }),
-        ),
-    );
+    const now = Date.now();
+    const results = ids.map((id) => this.pending.add(id, now));
     // A stop may reject them while the batch is still being handed over, before anyone
     // awaits them: that rejection reaches the caller through the hand-over, not unhandled.
     for (const r of results) r.catch(() => {});
     try {
       await this.handOver(encoders.map((encode, i) => encode(ids[i]!)));
+      this.pending.handedTo(ids, this.peer.leadership().lead);
       // Settled by the state machine's report, or by housekeep() at the deadline.
       return await Promise.all(results);
     } finally {
-      for (const id of ids) this.pending.delete(id);
+      for (const id of ids) this.pending.forget(id);
     }
   }
 
@@ -257,11 +249,7 @@ export class NodeBackend implements KvBackend {
 
   private onApplied(id: ProposalId, index: number, result: KvResult): void {
     if (index > this.appliedSeen) this.appliedSeen = index;
-    const p = this.pending.get(id);
-    if (p !== undefined) {
-      this.pending.delete(id);
-      p.resolve(result);
-    }
+    this.pending.settle(id, result);
   }
 
   private learnRaft(member: number, raft: string): void {
@@ -350,7 +338,12 @@ export class NodeBackend implements KvBackend {
 
   private onProgress(): void {
     this.resolveReads();
-    if (this.peer.leadership().lead !== 0) {
+    const lead = this.peer.leadership().lead;
+    if (lead !== this.knownLeader) {
+      this.knownLeader = lead;
+      if (this.pending.size > 0) this.pending.leaderIs(lead, Date.now());
+    }
+    if (lead !== 0) {
       this.wakeLeaderWaiters();
       this.askForReadRound();
     }
@@ -360,18 +353,8 @@ export class NodeBackend implements KvBackend {
     if (this.stopped) return;
     const now = Date.now();
     const lead = this.peer.leadership().lead;
-    // One timer for every write rather than one each: the map holds them in the order they
-    // were made, so in deadline order, and the scan stops at the first still in time.
-    for (const [id, p] of this.pending) {
-      if (p.deadline > now) break;
-      this.pending.delete(id);
-      p.reject(
-        new BackendError(
-          "timeout",
-          `no result within ${this.writeTimeoutMs} ms: the write may still apply`,
-        ),
-      );
-    }
+    // One timer for every write rather than one each.
+    this.pending.expire(now);
     // A round the leader never answered (it lost leadership, or the request was dropped on
     // the way) is asked again: reads are safe to repeat.
     for (const [key, round] of this.rounds) {
