@@ -5,6 +5,9 @@ STAMP := node_modules/.installed
 BENCH_ARGS ?=
 SOAK_SEEDS ?= 500
 SOAK_STEPS ?= 200000
+# The whole-node part of `make soak`: seeds per pipeline and events per seed.
+PEER_SOAK_SEEDS ?= 10
+PEER_SOAK_STEPS ?= 100000
 
 .PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser deps-redis kv bench-kv
 
@@ -88,8 +91,12 @@ jepsen: build
 	mkdir -p results
 	node dist/src/jepsen/main.js --duration 120 --history results/jepsen-history.jsonl --json results/jepsen.json $(JEPSEN_ARGS)
 
+# The core's simulator over many seeds, then the whole-node simulator over every pipeline
+# (real Peers on virtual time, crashes inside persists, failing syncs), from a first seed
+# taken from the clock so that every soak explores new seeds.
 soak: build
 	node dist/src/cmd/soak.js --seeds $(SOAK_SEEDS) --steps $(SOAK_STEPS)
+	node dist/src/cmd/rafttoy-sim.js --peer --pipeline all --seeds $(PEER_SOAK_SEEDS) --steps $(PEER_SOAK_STEPS) --seed $$(( $$(date +%s) % 1000000000 ))
 
 clean:
 	rm -rf dist results

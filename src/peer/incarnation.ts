@@ -2,7 +2,12 @@
 // stands, its pipeline, and the PipelineHost through which the pipeline reaches back into
 // the Peer. A reset retires the incarnation (live = false: its late sends, local steps and
 // acks are ignored) and makes a new one over wiped storage.
-import type { Pipeline, PipelineHost, PipelineMetrics } from "../pipeline/pipeline.js";
+import type {
+  Pipeline,
+  PipelineHost,
+  PipelineMetrics,
+  PipelineTestingBugs,
+} from "../pipeline/pipeline.js";
 import { pipelineSpec } from "../pipeline/registry.js";
 import type { Config, Role } from "../raft/api.js";
 import { SeededRng } from "../raft/rng.js";
@@ -49,6 +54,8 @@ export interface IncarnationSettings {
   seed: () => number;
   /** The Peer's clock, handed to the pipeline. */
   clock: Clock;
+  /** Planted pipeline bugs (the whole-node simulator's self-test only). */
+  pipelineTestingBugs?: PipelineTestingBugs;
 }
 
 /** How an incarnation's pipeline reaches the Peer. */
@@ -112,6 +119,7 @@ function makeHost(s: IncarnationSettings, hooks: IncarnationHooks, inc: Incarnat
     storage,
     metrics: hooks.metrics,
     clock: s.clock,
+    ...(s.pipelineTestingBugs !== undefined ? { testingBugs: s.pipelineTestingBugs } : {}),
     send: (messages) => {
       // A stale incarnation's late sends would carry the wrong epoch's state.
       if (!inc.live || messages.length === 0) return;

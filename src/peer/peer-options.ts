@@ -1,7 +1,7 @@
 // What a Peer is built from, its defaults (from limits.ts), and the counters it reports.
 import type { Metrics } from "../metrics/index.js";
 import type { ComponentProbes } from "../metrics/probes.js";
-import type { PipelineSpec } from "../pipeline/pipeline.js";
+import type { PipelineSpec, PipelineTestingBugs } from "../pipeline/pipeline.js";
 import { pipelineSpec } from "../pipeline/registry.js";
 import type { Epoch, Transport } from "../transport/transport.js";
 import type { Scheduler } from "./clock.js";
@@ -65,6 +65,8 @@ export interface PeerOptions {
    * (service-mode.ts). Unset: the benchmark peer.
    */
   service?: ServiceMode;
+  /** Bugs planted in the pipeline, for the whole-node simulator's self-test only. */
+  pipelineTestingBugs?: PipelineTestingBugs;
   /** Time and timers (ticker, waits, latencies). Default: the real clock and Node's timers. */
   scheduler?: Scheduler;
   log?: (line: string) => void;
@@ -141,6 +143,9 @@ export function resolvePeerOptions(opts: PeerOptions, sched: Scheduler): Resolve
       bootstrap: opts.service?.bootstrap ?? true,
       seed: seed !== undefined ? () => seed : () => Math.floor(sched.now() * 1000),
       clock: sched,
+      ...(opts.pipelineTestingBugs !== undefined
+        ? { pipelineTestingBugs: opts.pipelineTestingBugs }
+        : {}),
     },
   };
 }

@@ -44,13 +44,14 @@ export class AsyncApplyPipeline implements Pipeline {
     if (appends.length > 0) host.send(appends);
     if (this.opts.earlyAck) host.ack(committed);
     await persistReady(host, rd);
+    if (this.opts.earlyAck && host.testingBugs?.earlyAckUncommitted === true) host.ack(rd.entries);
     if (others.length > 0) host.send(others);
     if (committed.length > 0) {
       const mustApply = !this.opts.lazyFollower || host.isLeader();
       // A lazy follower applies what it skipped before it applies anything again (it leads
       // now, or a conf change came): the engine takes entries only in order, without gaps.
       if (this.skipped && (mustApply || hasConfChange(committed))) {
-        await this.catchUp(committed[0]!.index);
+        if (host.testingBugs?.lazySkipsCatchUp !== true) await this.catchUp(committed[0]!.index);
         this.skipped = false;
       }
       if (hasConfChange(committed)) {

@@ -126,6 +126,7 @@ export class AsyncStoragePipeline implements Pipeline {
       snapshot !== undefined ||
       (hardState !== undefined && (hardState.term !== last.term || hardState.vote !== last.vote));
     if (entries.length > 0 || hardState !== undefined || snapshot !== undefined) {
+      if (host.testingBugs?.ackBeforePersist === true) host.ack(entries);
       const start = host.clock.now();
       await host.storage.persist({ hardState, entries, snapshot }, sync);
       if (hardState !== undefined) this.lastHardState = hardState;

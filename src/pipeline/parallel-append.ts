@@ -25,6 +25,7 @@ export class ParallelAppendPipeline implements Pipeline {
     // Committed entries are on a durable quorum already: early-ack may answer now.
     if (this.earlyAck) host.ack(rd.committedEntries);
     await persistReady(host, rd);
+    if (this.earlyAck && host.testingBugs?.earlyAckUncommitted === true) host.ack(rd.entries);
     if (others.length > 0) host.send(others);
     await applyInOrder(host, rd.committedEntries);
     if (!this.earlyAck) host.ack(rd.committedEntries);

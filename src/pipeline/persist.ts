@@ -7,6 +7,7 @@ import type { PipelineHost } from "./pipeline.js";
 /** Persists what `rd` asks for; resolves once it is durable when `rd.mustSync` says so. */
 export async function persistReady(host: PipelineHost, rd: Ready): Promise<void> {
   if (rd.hardState === undefined && rd.entries.length === 0 && rd.snapshot === undefined) return;
+  if (host.testingBugs?.ackBeforePersist === true) host.ack(rd.entries);
   const start = host.clock.now();
   await host.storage.persist(
     { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },

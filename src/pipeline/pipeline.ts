@@ -35,6 +35,19 @@ export interface PipelineMetrics {
   applyLatencyNs: Recorder;
 }
 
+/**
+ * Bugs planted on purpose, for the whole-node simulator's self-test (src/peer-sim/): each
+ * breaks one ordering rule a pipeline must keep. Never set outside that test.
+ */
+export interface PipelineTestingBugs {
+  /** Acknowledge the proposals a Ready appends before they are persisted anywhere. */
+  ackBeforePersist?: boolean;
+  /** Early-ack pipelines acknowledge what this node appended, durable here but not on a quorum. */
+  earlyAckUncommitted?: boolean;
+  /** A lazy follower that comes to lead applies on without the entries it skipped. */
+  lazySkipsCatchUp?: boolean;
+}
+
 export interface PipelineHost {
   readonly id: number;
   readonly node: PipelineNode;
@@ -42,6 +55,7 @@ export interface PipelineHost {
   readonly metrics: PipelineMetrics;
   /** The Peer's clock (virtual in the whole-node simulator): latencies are read from it. */
   readonly clock: Clock;
+  readonly testingBugs?: PipelineTestingBugs;
   /** Sends messages to peers (grouped by destination, tagged with the current epoch). */
   send(messages: readonly Message[]): void;
   /** Steps messages into the local node at the peer loop's next turn, in order. */

@@ -24,8 +24,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["peer"],
   // The composition root: the only place that knows every concrete component.
   ["node"],
-  // What runs on a node: the key-value service, the benchmarks, the checker, the report.
-  ["service", "bench", "check", "report"],
+  // What runs on a node: the key-value service, the benchmarks, the checker, the report,
+  // and the whole-node simulator (real Peers on virtual time).
+  ["service", "bench", "check", "report", "peer-sim"],
   // Flags onto options: the command-line toolkit every binary shares.
   ["cli"],
   // The binaries.

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { pipelineKinds } from "../pipeline/registry.js";
+import { SeededRng } from "../raft/rng.js";
+import { type Entry, EntryType } from "../raft/types.js";
+import {
+  PIPELINE_BUG_NAMES,
+  peerReproduceCommand,
+  peerSummaryLine,
+  pipelinesWithBug,
+} from "./options.js";
+import { proposalData } from "./proposal-ids.js";
+import { type DiskWatch, SimDisk, SimDiskFailure } from "./sim-disk.js";
+import { runPeerSimulation } from "./simulator.js";
+import { Life, VirtualTime } from "./virtual-time.js";
+
+// A fresh first seed every run, printed so that a failure can be replayed.
+const FIRST_SEED =
+  process.env.PEER_SIM_SEED !== undefined
+    ? Number(process.env.PEER_SIM_SEED)
+    : Math.floor(Math.random() * 1_000_000);
+console.log(`peer-sim test seed: ${FIRST_SEED} (rerun with PEER_SIM_SEED=${FIRST_SEED})`);
+
+function entries(from: number, n: number, term: number): Entry[] {
+  return Array.from({ length: n }, (_, k) => ({
+    index: from + k,
+    term,
+    type: EntryType.Normal,
+    data: proposalData(from + k),
+  }));
+}
+
+/** A disk watch that records nothing but lets a test crash the node at one persist step. */
+function watchCrashingAt(step: string, crash: () => void): DiskWatch {
+  return {
+    appending() {},
+    durableAppend() {},
+    durableCommit() {},
+    applied() {},
+    persistStep: (_node, s) => {
+      if (s === step) crash();
+    },
+  };
+}
+
+async function runOut(time: VirtualTime): Promise<void> {
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!time.runNext()) return;
+  }
+}
+
+describe("the whole-node simulator", () => {
+  for (const pipeline of pipelineKinds) {
+    test(`${pipeline}: no acknowledged proposal lost under crashes, disk faults and partitions`, async () => {
+      const opts = { seed: FIRST_SEED, nodes: 3, steps: 12_000, pipeline, traceSize: 30 };
+      const r = await runPeerSimulation(opts);
+      assert.equal(
+        r.violation,
+        undefined,
+        `${peerReproduceCommand(opts)}\n${r.violation?.property}: ${r.violation?.detail}\n${r.trace.join("\n")}`,
+      );
+      assert.equal(r.steps, opts.steps);
+      assert.ok(r.acked > 0, peerSummaryLine(r));
+    });
+  }
+
+  test("a seed replays the same run", async () => {
+    const opts = { seed: FIRST_SEED + 1, nodes: 3, steps: 5_000, pipeline: "async-storage" };
+    const a = await runPeerSimulation(opts);
+    const b = await runPeerSimulation(opts);
+    assert.equal(peerSummaryLine(a), peerSummaryLine(b));
+    assert.deepEqual(a.trace, b.trace);
+  });
+
+  // The self-test: each planted pipeline bug is caught, by the property it breaks, on at
+  // least half of the seeds.
+  const expected = {
+    ackBeforePersist: "ack-uncommitted",
+    earlyAckUncommitted: "ack-uncommitted",
+    lazySkipsCatchUp: "state-machine-safety",
+  } as const;
+  for (const bug of PIPELINE_BUG_NAMES) {
+    test(`the planted bug ${bug} is caught on at least half of the seeds`, async () => {
+      const pipeline = pipelinesWithBug(bug, pipelineKinds).at(-1)!;
+      const seeds = 4;
+      let caught = 0;
+      for (let k = 0; k < seeds; k++) {
+        const opts = { seed: FIRST_SEED + k, nodes: 3, steps: 30_000, pipeline, bug };
+        const r = await runPeerSimulation(opts);
+        if (r.violation?.property === expected[bug]) caught++;
+      }
+      assert.ok(
+        caught * 2 >= seeds,
+        `${bug} in ${pipeline}: caught on ${caught} of ${seeds} seeds from ${FIRST_SEED}`,
+      );
+    });
+  }
+
+  test("a crash inside a persist can leave the entries durable and the hard state not", async () => {
+    const outcomes = new Set<string>();
+    for (let seed = 0; seed < 60; seed++) {
+      const time = new VirtualTime();
+      const life = new Life(1, 1);
+      let disk: SimDisk | undefined;
+      const watch = watchCrashingAt("sync", () => {
+        life.alive = false;
+        disk!.crash();
+      });
+      disk = new SimDisk(1, new SeededRng(seed), watch);
+      const storage = disk.open(time.schedulerFor(life), life);
+      void storage.persist(
+        { entries: entries(1, 3, 2), hardState: { term: 2, vote: 1, commit: 0 } },
+        true,
+      );
+      await runOut(time);
+      const hs = disk.durableEngine.hardState.term === 2;
+      outcomes.add(`entries=${disk.durableLog.length} hardState=${hs}`);
+      // A torn write keeps a prefix of its entries, never a gap.
+      for (const [i, e] of disk.durableLog.entries()) assert.equal(e.index, i + 1);
+    }
+    assert.ok(outcomes.has("entries=3 hardState=false"), [...outcomes].join("; "));
+    assert.ok(outcomes.has("entries=0 hardState=false"), [...outcomes].join("; "));
+    assert.ok(
+      [...outcomes].some((o) => /entries=[12] /.test(o)),
+      `no torn write among ${[...outcomes].join("; ")}`,
+    );
+  });
+
+  test("a failed sync fails the persist, and every write after it", async () => {
+    const time = new VirtualTime();
+    const life = new Life(1, 1);
+    const disk = new SimDisk(
+      1,
+      new SeededRng(FIRST_SEED),
+      watchCrashingAt("none", () => {}),
+    );
+    disk.failNextSync = true;
+    const storage = disk.open(time.schedulerFor(life), life);
+    const first = storage.persist({ entries: entries(1, 2, 1) }, true);
+    const second = storage.applyEntries(entries(1, 1, 1));
+    const settled = Promise.allSettled([first, second]);
+    await runOut(time);
+    const [a, b] = await settled;
+    assert.ok(a.status === "rejected" && a.reason instanceof SimDiskFailure);
+    assert.ok(b.status === "rejected" && b.reason instanceof SimDiskFailure);
+    assert.equal(disk.durableLog.length, 0, "a failed sync made nothing durable");
+    assert.equal(storage.appliedIndex(), 0);
+  });
+});
