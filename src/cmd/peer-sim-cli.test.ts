@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { captureIo as capture } from "../testing/captured-io.js";
 import { peerSimMain } from "./peer-sim-cli.js";
-import type { CliIo } from "./sim-cli.js";
-
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  let now = 0;
-  return {
-    stdout,
-    stderr,
-    out: (line) => stdout.push(...line.split("\n")),
-    err: (line) => stderr.push(line),
-    clock: () => (now += 1000),
-  };
-}
 
 const PIPELINE_LINE =
   /^peer-sim: pipeline=(\S+) seeds=(\d+) first-seed=(\d+) steps=(\d+) violations=(\d+)( caught=\d+\/\d+)? steps\/s=\d+$/;

@@ -18,7 +18,7 @@ import {
 import { shrinkPeerRun } from "../peer-sim/shrink.js";
 import { runPeerSimulation } from "../peer-sim/simulator.js";
 import { pipelineKinds } from "../pipeline/registry.js";
-import type { CliIo } from "./sim-cli.js";
+import { type CliIo, strictOneLine } from "./sim-cli.js";
 
 export const MAX_PEER_NODES = 7;
 
@@ -34,7 +34,7 @@ export interface PeerSimArgs {
 }
 
 function parser(args: readonly string[]) {
-  return yargs([...args])
+  const y = yargs([...args])
     .scriptName("rafttoy-sim --peer")
     .usage(
       "rafttoy-sim --peer [options]\n\nRuns real Peers, each with the chosen pipeline, on virtual time over a " +
@@ -65,15 +65,8 @@ function parser(args: readonly string[]) {
       default: true,
       describe: "on a violation, look for a shorter failing run (--no-shrink to skip)",
     })
-    .option("verbose", { type: "boolean", default: false, describe: "a summary line per seed" })
-    .strict()
-    .wrap(100)
-    .version(false)
-    .help(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? "invalid arguments", "bad-flag");
-    });
+    .option("verbose", { type: "boolean", default: false, describe: "a summary line per seed" });
+  return strictOneLine(y);
 }
 
 export function parsePeerSimArgs(args: readonly string[]): PeerSimArgs {

@@ -1,26 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FAULT_KINDS, formatFaults, parseFaults } from "../raft/sim/faults.js";
-import { type CliIo, simMain } from "./sim-cli.js";
+import { captureIo as capture } from "../testing/captured-io.js";
+import { simMain } from "./sim-cli.js";
 import { soakMain } from "./soak.js";
-
-interface Captured extends CliIo {
-  stdout: string[];
-  stderr: string[];
-}
-
-function capture(): Captured {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  let now = 0;
-  return {
-    stdout,
-    stderr,
-    out: (line) => stdout.push(...line.split("\n")),
-    err: (line) => stderr.push(line),
-    clock: () => (now += 1000),
-  };
-}
 
 const SUMMARY =
   /^sim: seed=(\d+) nodes=(\d+) steps=(\d+) commits=\d+ elections=\d+ crashes=\d+ partitions=\d+ violations=([01])$/;

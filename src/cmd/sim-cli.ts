@@ -1,7 +1,7 @@
 // The logic behind the `rafttoy-sim` command: parse and check the flags, run one seed,
 // print progress on stderr and the summary line last on stdout; on a violation, look for
 // a shorter run that breaks the same invariant and print its last events.
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { intInRange } from "../cli/flags.js";
 import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
@@ -42,7 +42,7 @@ export interface SimArgs {
 }
 
 function parser(args: readonly string[]) {
-  return yargs([...args])
+  const y = yargs([...args])
     .scriptName("rafttoy-sim")
     .usage(
       "$0 [options]\n\nRuns a Raft cluster under a deterministic, seeded simulator with fault " +
@@ -81,7 +81,16 @@ function parser(args: readonly string[]) {
       "Output: progress on stderr; the last stdout line is\n" +
         "  sim: seed=S nodes=N steps=K commits=C elections=E crashes=X partitions=P violations=V\n" +
         "Exit status: 0 no violation, 1 violation (seed, invariant and trace printed), 2 bad flags.",
-    )
+    );
+  return strictOneLine(y);
+}
+
+/**
+ * The simulator commands' parser settings: unknown flags refused, no built-in help or
+ * version, and every parse error thrown as a one-line UsageError.
+ */
+export function strictOneLine<T>(y: Argv<T>): Argv<T> {
+  return y
     .strict()
     .wrap(100)
     .version(false)
