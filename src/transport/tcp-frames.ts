@@ -74,22 +74,36 @@ export function readPing(body: Uint8Array): number {
   return new DataView(body.buffer, body.byteOffset, body.length).getFloat64(0);
 }
 
+/** A frame body as one buffer, for the control frames that a reader may hand out in pieces. */
+export function contiguous(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** A plain Uint8Array view of `length` bytes of `chunk` from `start`. */
+function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset + start, length);
+}
+
 /**
- * Cuts a byte stream into frames. A frame that lies inside one received chunk is handed
- * out as a view of it (no copy); one that spans chunks is assembled with one copy. Bodies
- * handed out are never written to again, so decoded entries may keep views of them.
+ * Cuts a byte stream into frames. A frame's body is handed out as the pieces of the
+ * received chunks it lies in, in order: views, never copies (one piece when the frame lies
+ * inside one chunk). A large batch arrives in many 64 KiB reads, and joining them cost the
+ * receiver a copy of every byte into freshly mapped memory; the decoder reads the pieces
+ * where they lie instead. Chunks handed out are never written to again, so decoded entries
+ * may keep views of them.
  */
 export class FrameReader {
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
   private headerFill = 0;
-  /** Body of the frame being assembled across chunks, once its header is complete. */
-  private body: Uint8Array | undefined;
-  private bodyFill = 0;
+  /** Pieces of the frame being received across chunks, once its header is complete. */
+  private parts: Uint8Array[] | undefined;
+  /** Body bytes of that frame still to come. */
+  private remaining = 0;
   private kind = 0;
 
   constructor(
     private readonly maxFrameBytes: number,
-    private readonly onFrame: (kind: number, body: Uint8Array) => void,
+    private readonly onFrame: (kind: number, body: readonly Uint8Array[]) => void,
   ) {}
 
   /** Feeds one chunk; calls onFrame for every frame completed. Throws WireFormatError. */
@@ -97,45 +111,51 @@ export class FrameReader {
     let pos = 0;
     const n = chunk.length;
     while (pos < n) {
-      if (this.headerFill === 0 && this.body === undefined && n - pos >= FRAME_HEADER_BYTES) {
-        const bodyLength = this.bodyLength(chunk, pos);
-        const end = pos + FRAME_HEADER_BYTES + bodyLength;
-        if (end <= n) {
-          // The whole frame is inside this chunk: a view.
-          this.onFrame(chunk[pos + 4]!, chunk.subarray(pos + FRAME_HEADER_BYTES, end));
-          pos = end;
-          continue;
+      if (this.parts === undefined) {
+        if (this.headerFill === 0 && n - pos >= FRAME_HEADER_BYTES) {
+          const bodyLength = this.bodyLength(chunk, pos);
+          const end = pos + FRAME_HEADER_BYTES + bodyLength;
+          if (end <= n) {
+            // The whole frame is inside this chunk: one view.
+            this.onFrame(chunk[pos + 4]!, [view(chunk, pos + FRAME_HEADER_BYTES, bodyLength)]);
+            pos = end;
+            continue;
+          }
+          this.startBody(chunk[pos + 4]!, bodyLength);
+          pos += FRAME_HEADER_BYTES;
+        } else {
+          // A header split across chunks.
+          const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, n - pos);
+          this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
+          this.headerFill += take;
+          pos += take;
+          if (this.headerFill < FRAME_HEADER_BYTES) return;
+          this.headerFill = 0;
+          this.startBody(this.header[4]!, this.bodyLength(this.header, 0));
+          if (this.remaining === 0) {
+            this.finish();
+            continue;
+          }
         }
-        this.startBody(chunk[pos + 4]!, bodyLength);
-        pos += FRAME_HEADER_BYTES;
-      } else if (this.body === undefined) {
-        // A header split across chunks.
-        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, n - pos);
-        this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
-        this.headerFill += take;
-        pos += take;
-        if (this.headerFill < FRAME_HEADER_BYTES) return;
-        this.headerFill = 0;
-        this.startBody(this.header[4]!, this.bodyLength(this.header, 0));
       }
-      const body = this.body!;
-      const take = Math.min(body.length - this.bodyFill, n - pos);
-      body.set(chunk.subarray(pos, pos + take), this.bodyFill);
-      this.bodyFill += take;
+      const take = Math.min(this.remaining, n - pos);
+      this.parts!.push(view(chunk, pos, take));
+      this.remaining -= take;
       pos += take;
-      if (this.bodyFill === body.length) {
-        this.body = undefined;
-        this.onFrame(this.kind, body);
-      }
+      if (this.remaining === 0) this.finish();
     }
   }
 
   private startBody(kind: number, bodyLength: number): void {
     this.kind = kind;
-    // Every byte is about to be written: skip the zero-fill (megabytes for large batches).
-    const raw = Buffer.allocUnsafeSlow(bodyLength);
-    this.body = new Uint8Array(raw.buffer, raw.byteOffset, bodyLength);
-    this.bodyFill = 0;
+    this.parts = [];
+    this.remaining = bodyLength;
+  }
+
+  private finish(): void {
+    const parts = this.parts!;
+    this.parts = undefined;
+    this.onFrame(this.kind, parts);
   }
 
   private bodyLength(bytes: Uint8Array, pos: number): number {

@@ -14,6 +14,7 @@ import { decodeBatch } from "./codec/decode.js";
 import { BatchEncoder } from "./codec/encode.js";
 import { WireFormatError } from "./errors.js";
 import {
+  contiguous,
   FrameKind,
   FrameReader,
   helloFrame,
@@ -193,10 +194,10 @@ export class TcpTransport implements Transport {
     });
   }
 
-  private hello(socket: Socket, kind: number, body: Uint8Array): TcpPeerLink {
+  private hello(socket: Socket, kind: number, body: readonly Uint8Array[]): TcpPeerLink {
     if (kind !== FrameKind.Hello)
       throw new WireFormatError("bad-hello", "the first frame is not a hello");
-    const { from, to } = readHello(body);
+    const { from, to } = readHello(contiguous(body));
     if (to !== this.id) {
       throw new WireFormatError(
         "wrong-peer",
@@ -215,12 +216,17 @@ export class TcpTransport implements Transport {
     return link;
   }
 
-  private frame(link: TcpPeerLink, socket: Socket, kind: number, body: Uint8Array): void {
+  private frame(
+    link: TcpPeerLink,
+    socket: Socket,
+    kind: number,
+    body: readonly Uint8Array[],
+  ): void {
     switch (kind) {
       case FrameKind.Batch: {
         let batch: InboundBatch;
         try {
-          batch = decodeBatch(body);
+          batch = decodeBatch(body.length === 1 ? body[0]! : body);
         } catch (err) {
           if (err instanceof WireFormatError) throw err;
           // Anything else the decoder throws also means these bytes are not a batch.
@@ -233,10 +239,10 @@ export class TcpTransport implements Transport {
         return;
       }
       case FrameKind.Ping:
-        link.sendControl(FrameKind.Pong, pingFrame(FrameKind.Pong, readPing(body)));
+        link.sendControl(FrameKind.Pong, pingFrame(FrameKind.Pong, readPing(contiguous(body))));
         return;
       case FrameKind.Pong:
-        this.core.recordPong(readPing(body));
+        this.core.recordPong(readPing(contiguous(body)));
         return;
       default:
         throw new WireFormatError(

@@ -164,6 +164,18 @@ function protobufjsPlain(bytes: Uint8Array): Plain {
   });
 }
 
+/** `bytes` cut at random places into chunks (copies, so no chunk shares memory with another). */
+function randomCuts(rng: SeededRng, bytes: Uint8Array): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const take = rng.intn(3) === 0 ? rng.intn(4) : rng.intn(bytes.length - at + 1);
+    chunks.push(bytes.slice(at, at + take));
+    at += take;
+  }
+  return chunks;
+}
+
 // ---------------------------------------------------------------------------------------
 
 describe("codec", () => {
@@ -299,6 +311,74 @@ describe("codec", () => {
     const decoded = decodeBatch(bytes).messages[0]!.entries[0]!.data;
     assert.equal(decoded.buffer, bytes.buffer);
     assert.deepEqual(Array.from(decoded), Array.from(data));
+  });
+
+  test("a batch given as the chunks it arrived in decodes as the whole, wherever the cuts fall", () => {
+    const rng = new SeededRng(SEED ^ 0x68e31da4);
+    for (let round = 0; round < 200; round++) {
+      const epoch = randomEpoch(rng);
+      const messages = Array.from({ length: 1 + rng.intn(4) }, () => randomMessage(rng));
+      const bytes = encodeBatch(epoch, randomUint(rng), messages);
+      const want = decodedPlain(decodeBatch(bytes));
+      // Cuts anywhere: inside varints, lengths and entry data; empty chunks too.
+      const chunks = randomCuts(rng, bytes);
+      assert.deepEqual(
+        decodedPlain(decodeBatch(chunks)),
+        want,
+        `round ${round}, ${chunks.length} chunks, seed ${SEED}`,
+      );
+    }
+  });
+
+  test("from chunks, entry data inside one chunk are views of it; cut data are copied", () => {
+    const data = Array.from({ length: 3 }, (_, i) => new Uint8Array(100).fill(i + 1));
+    const bytes = encodeBatch({ start: 1, iteration: 0 }, 1, [
+      makeMessage({
+        type: 3,
+        to: 2,
+        from: 1,
+        entries: data.map((d, i) => ({ term: 1, index: i + 1, type: EntryType.Normal, data: d })),
+      }),
+    ]);
+    // The second entry's data (100 bytes of 2) is cut in the middle.
+    const second = Buffer.from(bytes).indexOf(Buffer.alloc(100, 2));
+    assert.ok(second > 0);
+    const cut = second + 50;
+    const chunks = [bytes.slice(0, cut), bytes.slice(cut)];
+    const entries = decodeBatch(chunks).messages[0]!.entries;
+    assert.equal(entries[0]!.data.buffer, chunks[0]!.buffer);
+    assert.equal(entries[2]!.data.buffer, chunks[1]!.buffer);
+    assert.notEqual(entries[1]!.data.buffer, chunks[0]!.buffer);
+    assert.notEqual(entries[1]!.data.buffer, chunks[1]!.buffer);
+    assert.deepEqual(
+      entries.map((e) => Array.from(e.data)),
+      data.map((d) => Array.from(d)),
+    );
+  });
+
+  test("chunked input truncated anywhere is rejected or reads as a shorter batch", () => {
+    const good = encodeBatch({ start: 1700000000000, iteration: 4 }, 2, [
+      makeMessage({
+        type: 3,
+        to: 1,
+        from: 2,
+        entries: [{ term: 1, index: 9, type: 0, data: new Uint8Array(10) }],
+      }),
+    ]);
+    const fieldEnds = [2 + good[1]!, batchHeaderLength(good)];
+    for (let cut = 1; cut < good.length; cut++) {
+      // Every truncation, split at every place before it.
+      for (let split = 0; split <= cut; split++) {
+        const chunks = [good.subarray(0, split), good.subarray(split, cut)];
+        try {
+          decodeBatch(chunks);
+        } catch (err) {
+          assert.ok(err instanceof WireFormatError, `cut ${cut}, split ${split}: ${String(err)}`);
+          continue;
+        }
+        assert.ok(fieldEnds.includes(cut), `truncation at ${cut} (split ${split}) went unnoticed`);
+      }
+    }
   });
 
   test("zero fields are omitted, as proto3 writes them", () => {

@@ -17,7 +17,12 @@ import type {
   SnapshotMetadata,
 } from "../../raft/types.js";
 import { EMPTY_BYTES } from "../../raft/types.js";
-import { readUvarint, VARINT_TRUNCATED, WIRE_VARINT_MAX_BYTES } from "../../units/varint.js";
+import {
+  type ReadPosition,
+  readUvarint,
+  VARINT_TRUNCATED,
+  WIRE_VARINT_MAX_BYTES,
+} from "../../units/varint.js";
 import { WireFormatError } from "../errors.js";
 import type { Epoch, InboundBatch } from "../transport.js";
 import {
@@ -55,32 +60,71 @@ import {
   WIRE_VARINT,
 } from "./tags.js";
 
-/** A cursor over protobuf bytes, bounded by `end` (the end of the field being read). */
+/**
+ * A cursor over protobuf bytes, bounded by `end` (the end of the field being read). The
+ * bytes are one buffer, or a frame as it arrived in several chunks (the TCP transport),
+ * read where they lie instead of being joined first. Positions count from the start of the
+ * first chunk; `buf` is the chunk last read and `base` the position of its first byte. The
+ * cursor only moves forward, so it catches up with `pos` lazily, on the next read.
+ */
 export class Reader {
+  private buf: Uint8Array;
+  private base = 0;
+  private chunk = 0;
+  private readonly chunks: readonly Uint8Array[];
+  /** Scratch for longUint: a position within one array, and a varint's bytes cut by a chunk end. */
+  private readonly local: ReadPosition = { pos: 0 };
+  private scratch: Uint8Array | undefined;
+
   constructor(
-    readonly buf: Uint8Array,
+    bytes: Uint8Array | readonly Uint8Array[],
     public pos: number,
     public end: number,
-  ) {}
+  ) {
+    this.chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
+    this.buf = this.chunks[0] ?? EMPTY_BYTES;
+  }
 
-  fail(what: string): never {
-    throw new WireFormatError(
-      "malformed-batch",
-      `malformed RaftBatch: ${what} at byte ${this.pos}`,
-    );
+  fail(what: string, at = this.pos): never {
+    throw new WireFormatError("malformed-batch", `malformed RaftBatch: ${what} at byte ${at}`);
   }
 
   /** Reads a varint (up to protobuf's 10 bytes); rejects values above Number.MAX_SAFE_INTEGER. */
   uint(): number {
     const pos = this.pos;
-    if (pos < this.end) {
-      const b = this.buf[pos]!;
+    const i = pos - this.base;
+    const buf = this.buf;
+    if (pos < this.end && i < buf.length) {
+      const b = buf[i]!;
       if (b < 0x80) {
         this.pos = pos + 1;
         return b;
       }
     }
-    const value = readUvarint(this.buf, this, this.end, WIRE_VARINT_MAX_BYTES);
+    return this.longUint();
+  }
+
+  /**
+   * A varint of more than one byte, or one not in the chunk last read. The shared varint
+   * reader reads it from the chunk itself when it cannot run past the chunk's end, else
+   * from a copy of its (at most 10) bytes.
+   */
+  private longUint(): number {
+    const start = this.pos;
+    if (start >= this.end) return this.fail("truncated varint");
+    const i = this.indexOf(start);
+    const limit = Math.min(this.end - this.base, i + WIRE_VARINT_MAX_BYTES);
+    let value: number;
+    if (limit <= this.buf.length) {
+      this.local.pos = i;
+      value = readUvarint(this.buf, this.local, limit, WIRE_VARINT_MAX_BYTES);
+      this.pos = this.base + this.local.pos;
+    } else {
+      const n = this.copyAhead(start, Math.min(this.end - start, WIRE_VARINT_MAX_BYTES));
+      this.local.pos = 0;
+      value = readUvarint(this.scratch!, this.local, n, WIRE_VARINT_MAX_BYTES);
+      this.pos = start + this.local.pos;
+    }
     if (value > Number.MAX_SAFE_INTEGER) {
       throw new WireFormatError(
         "unsafe-integer",
@@ -91,6 +135,38 @@ export class Reader {
     return this.fail(
       value === VARINT_TRUNCATED ? "truncated varint" : "varint longer than 10 bytes",
     );
+  }
+
+  /**
+   * Copies the `n` bytes from `start` (in the current chunk, all below `end`) into the
+   * scratch array, leaving the current chunk as it is: the bytes after the varint are read
+   * from the chunks again.
+   */
+  private copyAhead(start: number, n: number): number {
+    this.scratch ??= new Uint8Array(WIRE_VARINT_MAX_BYTES);
+    let chunk = this.chunk;
+    let base = this.base;
+    for (let k = 0; k < n; k++) {
+      while (start + k - base >= this.chunks[chunk]!.length) {
+        base += this.chunks[chunk]!.length;
+        chunk++;
+      }
+      this.scratch[k] = this.chunks[chunk]![start + k - base]!;
+    }
+    return n;
+  }
+
+  /** Makes the chunk holding position `at` the current one; returns `at` within it. */
+  private indexOf(at: number): number {
+    while (at - this.base >= this.buf.length) {
+      const next = this.chunks[this.chunk + 1];
+      // `end` never passes the bytes given, so a position below it lies in some chunk.
+      if (next === undefined) this.fail("position past the last chunk", at);
+      this.base += this.buf.length;
+      this.chunk++;
+      this.buf = next;
+    }
+    return at - this.base;
   }
 
   /** Reads a length prefix and returns the end of the field's payload. */
@@ -126,12 +202,34 @@ export class Reader {
     this.pos += n;
   }
 
-  /** A view of the next `len`-prefixed bytes; no copy. */
+  /**
+   * The next `len`-prefixed bytes: a view (no copy) when they lie in one chunk, else a copy
+   * of their pieces (only a field cut by a chunk boundary).
+   */
   bytes(): Uint8Array {
     const end = this.lenEnd();
     const start = this.pos;
     this.pos = end;
-    return end === start ? EMPTY_BYTES : this.buf.subarray(start, end);
+    if (end === start) return EMPTY_BYTES;
+    const from = this.indexOf(start);
+    const to = end - this.base;
+    if (to <= this.buf.length) return this.buf.subarray(from, to);
+    return this.gather(from, end - start);
+  }
+
+  /** Copies `length` bytes from `from` in the current chunk on, across chunks. */
+  private gather(from: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let at = 0;
+    let i = from;
+    for (;;) {
+      const take = Math.min(this.buf.length - i, length - at);
+      out.set(this.buf.subarray(i, i + take), at);
+      at += take;
+      if (at === length) return out;
+      this.indexOf(this.base + this.buf.length);
+      i = 0;
+    }
   }
 }
 
@@ -304,18 +402,31 @@ function readEpoch(r: Reader, end: number, into: Epoch): void {
   }
 }
 
+/** `bytes` as a plain Uint8Array: views cut from one cost a third of those cut from a Buffer. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
 /**
- * Decodes the protobuf bytes of one `RaftBatch`. Entry data, snapshot data and contexts
- * are views of `bytes`, not copies: `bytes` must not be reused while they are alive.
- * Throws WireFormatError on malformed input or a value above Number.MAX_SAFE_INTEGER.
+ * Decodes the protobuf bytes of one `RaftBatch`, given as one buffer or as the chunks it
+ * arrived in, in order. Entry data, snapshot data and contexts are views of those bytes,
+ * not copies (a field cut by a chunk boundary is the one exception): the bytes must not be
+ * reused while they are alive. Throws WireFormatError on malformed input or a value above
+ * Number.MAX_SAFE_INTEGER.
  */
-export function decodeBatch(bytes: Uint8Array): InboundBatch {
-  // Views cut from a plain Uint8Array cost a third of those cut from a Node Buffer.
-  const view =
-    Object.getPrototypeOf(bytes) === Uint8Array.prototype
-      ? bytes
-      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const r = new Reader(view, 0, view.length);
+export function decodeBatch(bytes: Uint8Array | readonly Uint8Array[]): InboundBatch {
+  let r: Reader;
+  if (bytes instanceof Uint8Array) {
+    const view = plain(bytes);
+    r = new Reader(view, 0, view.length);
+  } else {
+    const chunks = bytes.map(plain);
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    r = new Reader(chunks, 0, length);
+  }
   const batch: InboundBatch = { epoch: { start: 0, iteration: 0 }, from: 0, messages: [] };
   while (r.pos < r.end) {
     const tag = r.uint();
