@@ -211,7 +211,9 @@ export class Reader {
     const start = this.pos;
     this.pos = end;
     if (end === start) return EMPTY_BYTES;
-    const from = this.indexOf(start);
+    let from = start - this.base;
+    // Moving on to the next chunk and copying are the rare cases: kept out of line.
+    if (from >= this.buf.length) from = this.indexOf(start);
     const to = end - this.base;
     if (to <= this.buf.length) return this.buf.subarray(from, to);
     return this.gather(from, end - start);
@@ -219,7 +221,9 @@ export class Reader {
 
   /** Copies `length` bytes from `from` in the current chunk on, across chunks. */
   private gather(from: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
+    // Every byte is about to be written: skip the zero-fill (a whole entry's data).
+    const raw = Buffer.allocUnsafeSlow(length);
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
     let at = 0;
     let i = from;
     for (;;) {
