@@ -164,6 +164,23 @@ function protobufjsPlain(bytes: Uint8Array): Plain {
   });
 }
 
+/** A batch of one MsgApp with one small entry, for the truncation tests. */
+function smallAppendBatch(): Uint8Array {
+  return encodeBatch({ start: 1700000000000, iteration: 4 }, 2, [
+    makeMessage({
+      type: 3,
+      to: 1,
+      from: 2,
+      entries: [{ term: 1, index: 9, type: 0, data: new Uint8Array(10) }],
+    }),
+  ]);
+}
+
+/** Where `batch` may be cut and still be a valid, shorter batch: between top-level fields. */
+function topLevelFieldEnds(batch: Uint8Array): number[] {
+  return [2 + batch[1]!, batchHeaderLength(batch)];
+}
+
 /** `bytes` cut at random places into chunks (copies, so no chunk shares memory with another). */
 function randomCuts(rng: SeededRng, bytes: Uint8Array): Uint8Array[] {
   const chunks: Uint8Array[] = [];
@@ -357,15 +374,8 @@ describe("codec", () => {
   });
 
   test("chunked input truncated anywhere is rejected or reads as a shorter batch", () => {
-    const good = encodeBatch({ start: 1700000000000, iteration: 4 }, 2, [
-      makeMessage({
-        type: 3,
-        to: 1,
-        from: 2,
-        entries: [{ term: 1, index: 9, type: 0, data: new Uint8Array(10) }],
-      }),
-    ]);
-    const fieldEnds = [2 + good[1]!, batchHeaderLength(good)];
+    const good = smallAppendBatch();
+    const fieldEnds = topLevelFieldEnds(good);
     for (let cut = 1; cut < good.length; cut++) {
       // Every truncation, split at every place before it.
       for (let split = 0; split <= cut; split++) {
@@ -415,16 +425,8 @@ describe("codec", () => {
   });
 
   test("malformed bytes are rejected with WireFormatError", () => {
-    const good = encodeBatch({ start: 1700000000000, iteration: 4 }, 2, [
-      makeMessage({
-        type: 3,
-        to: 1,
-        from: 2,
-        entries: [{ term: 1, index: 9, type: 0, data: new Uint8Array(10) }],
-      }),
-    ]);
-    // Cuts between two top-level fields leave a valid, shorter batch.
-    const fieldEnds = [2 + good[1]!, batchHeaderLength(good)];
+    const good = smallAppendBatch();
+    const fieldEnds = topLevelFieldEnds(good);
     for (let cut = 1; cut < good.length; cut++) {
       const truncated = good.subarray(0, cut);
       try {
