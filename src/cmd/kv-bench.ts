@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../transport/free-ports.js";
 import { KvCluster, type KvNode } from "./kv-cluster.js";
+import { processCpuSeconds } from "./process-cpu.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const LOCK = "/tmp/bench.lock";
@@ -22,7 +23,23 @@ interface Row {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU microseconds per operation the leader process used during the case. */
+  leaderCpuUsPerOp?: number;
+  /** The same, summed over the followers. */
+  followersCpuUsPerOp?: number;
 }
+
+/** The groups of cases a run can be limited to (--cases). */
+const CASES = [
+  "leader",
+  "follower",
+  "http-leader",
+  "http-follower",
+  "stale-leader",
+  "stale-follower",
+  "redis-server",
+] as const;
+type CaseGroup = (typeof CASES)[number];
 
 interface Options {
   requests: number;
@@ -32,6 +49,9 @@ interface Options {
   runs: number;
   httpSeconds: number;
   json: string;
+  cases: ReadonlySet<CaseGroup>;
+  /** redis-benchmark -P values, each a case of its own. */
+  depths: number[];
   args: string[];
 }
 
@@ -44,6 +64,8 @@ function parseOptions(argv: string[]): Options {
     runs: 1,
     httpSeconds: 10,
     json: join(ROOT, "results", `bench-kv-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
+    cases: new Set(CASES),
+    depths: [1, 16],
     args: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -63,12 +85,19 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--runs") o.runs = whole(next());
     else if (a === "--http-seconds") o.httpSeconds = whole(next());
     else if (a === "--json") o.json = next();
+    else if (a === "--cases") o.cases = caseGroups(next());
+    else if (a === "-P") o.depths = next().split(",").map(whole);
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
-        "kv-bench [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [-- rafttoy-kv flags]\n\n" +
+        "kv-bench [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST]\n" +
+          "         [-- rafttoy-kv flags]\n\n" +
           "redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16)\n" +
           "against the leader and a follower, linearizable then stale reads; autocannon PUT and GET\n" +
-          "at 100 connections; a plain redis-server as the ceiling. Medians over --runs.\n",
+          "at 100 connections; a plain redis-server as the ceiling. Medians over --runs.\n" +
+          "Each row also gives the CPU time per operation of the leader and of the followers\n" +
+          "(all their threads, from /proc), which a shared machine disturbs less than ops/s.\n\n" +
+          `--cases LIST  only these groups, comma-separated: ${CASES.join(", ")}\n` +
+          "-P LIST       redis-benchmark pipeline depths, comma-separated (default 1,16)\n",
       );
       process.exit(0);
     } else if (a === "--") {
@@ -77,6 +106,16 @@ function parseOptions(argv: string[]): Options {
     } else fail(`unknown argument ${JSON.stringify(a)} (run with --help)`);
   }
   return o;
+}
+
+function caseGroups(list: string): Set<CaseGroup> {
+  const out = new Set<CaseGroup>();
+  for (const name of list.split(",")) {
+    const group = CASES.find((c) => c === name);
+    if (group === undefined) fail(`--cases: unknown case "${name}" (one of ${CASES.join(", ")})`);
+    out.add(group);
+  }
+  return out;
 }
 
 function fail(message: string): never {
@@ -143,7 +182,7 @@ async function redisBenchmark(
 }
 
 interface AutocannonJson {
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
@@ -183,6 +222,40 @@ function startRedisServer(port: number): Promise<ChildProcess> {
   });
 }
 
+/** The cluster's node processes by role, whose CPU time a case is charged with. */
+interface Charged {
+  leader?: KvNode;
+  followers: KvNode[];
+}
+
+/** Runs `body` (which performs `ops` operations, known once it ends) and charges CPU per op. */
+async function withCpu<T>(
+  charged: Charged,
+  body: () => Promise<{ result: T; ops: number }>,
+): Promise<{ result: T; leaderCpuUsPerOp?: number; followersCpuUsPerOp?: number }> {
+  const cpu = (n: KvNode) =>
+    n.child?.pid === undefined ? undefined : processCpuSeconds(n.child.pid);
+  const lead0 = charged.leader && cpu(charged.leader);
+  const fol0 = charged.followers.map(cpu);
+  const { result, ops } = await body();
+  const out: { result: T; leaderCpuUsPerOp?: number; followersCpuUsPerOp?: number } = { result };
+  const perOp = (seconds: number) => Math.round((seconds * 1e7) / ops) / 10;
+  if (charged.leader !== undefined && lead0 !== undefined) {
+    const lead1 = cpu(charged.leader);
+    if (lead1 !== undefined) out.leaderCpuUsPerOp = perOp(lead1 - lead0);
+  }
+  let followers = 0;
+  let known = charged.followers.length > 0;
+  charged.followers.forEach((f, i) => {
+    const before = fol0[i];
+    const after = cpu(f);
+    if (before === undefined || after === undefined) known = false;
+    else followers += after - before;
+  });
+  if (known) out.followersCpuUsPerOp = perOp(followers);
+  return out;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -195,18 +268,38 @@ async function redisCases(
   run: number,
   label: string,
   port: number,
-  tests: string,
+  tests: readonly string[],
+  charged: Charged = { followers: [] },
 ): Promise<void> {
-  for (const pipeline of [1, 16]) {
-    const t = await redisBenchmark(o, port, pipeline, tests);
-    for (const [test, r] of t) {
-      const name = `${test}${pipeline > 1 ? ` -P ${pipeline}` : ""}`;
-      rows.push({ case: name, target: label, run, opsPerSec: r.rps, p50Ms: r.p50, p99Ms: r.p99 });
-      log(
-        `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms`,
-      );
+  for (const pipeline of o.depths) {
+    // One test per redis-benchmark, so that the CPU time read around it is that test's.
+    for (const test of tests) {
+      const { result: t, ...cpu } = await withCpu(charged, async () => ({
+        result: await redisBenchmark(o, port, pipeline, test),
+        ops: o.requests,
+      }));
+      for (const [name0, r] of t) {
+        const name = `${name0}${pipeline > 1 ? ` -P ${pipeline}` : ""}`;
+        rows.push({
+          case: name,
+          target: label,
+          run,
+          opsPerSec: r.rps,
+          p50Ms: r.p50,
+          p99Ms: r.p99,
+          ...cpu,
+        });
+        log(
+          `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms${cpuNote(cpu)}`,
+        );
+      }
     }
   }
+}
+
+function cpuNote(cpu: { leaderCpuUsPerOp?: number; followersCpuUsPerOp?: number }): string {
+  if (cpu.leaderCpuUsPerOp === undefined) return "";
+  return `  CPU/op leader ${cpu.leaderCpuUsPerOp} µs, followers ${cpu.followersCpuUsPerOp ?? "?"} µs`;
 }
 
 async function httpCases(
@@ -215,9 +308,13 @@ async function httpCases(
   run: number,
   label: string,
   node: KvNode,
+  charged: Charged,
 ): Promise<void> {
   for (const method of ["PUT", "GET"] as const) {
-    const r = await autocannon(o, `http://${node.http}/kv/bench-key`, method);
+    const { result: r, ...cpu } = await withCpu(charged, async () => {
+      const result = await autocannon(o, `http://${node.http}/kv/bench-key`, method);
+      return { result, ops: Math.max(1, result.requests.total) };
+    });
     if (r.non2xx > 0 || r.errors > 0)
       log(`  warning: HTTP ${method}: ${r.non2xx} non-2xx, ${r.errors} errors`);
     const name = `HTTP ${method} c=100`;
@@ -228,9 +325,10 @@ async function httpCases(
       opsPerSec: r.requests.average,
       p50Ms: r.latency.p50,
       p99Ms: r.latency.p99,
+      ...cpu,
     });
     log(
-      `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.requests.average).toString().padStart(8)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms`,
+      `  ${label.padEnd(28)} ${name.padEnd(10)} ${Math.round(r.requests.average).toString().padStart(8)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms${cpuNote(cpu)}`,
     );
   }
 }
@@ -253,39 +351,55 @@ async function withCluster(
   }
 }
 
+function roles(c: KvCluster, leader: KvNode): Charged {
+  return { leader, followers: c.running().filter((n) => n !== leader) };
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const rows: Row[] = [];
   const [redisPort] = await freePorts(1);
   for (let run = 1; run <= o.runs; run++) {
     log(`run ${run} of ${o.runs}`);
-    await withCluster(o, "linearizable", async (c) => {
-      const leader = await c.leader();
-      const follower = await c.follower();
-      await redisCases(o, rows, run, "leader, linearizable", leader.respPort, "set,get");
-      await redisCases(o, rows, run, "follower, linearizable", follower.respPort, "set,get");
-      await httpCases(o, rows, run, "leader, linearizable", leader);
-      await httpCases(o, rows, run, "follower, linearizable", follower);
-    });
-    await withCluster(o, "stale", async (c) => {
-      const leader = await c.leader();
-      const follower = await c.follower();
-      // The keys must exist for GET to read values: SET first, then the stale GETs.
-      await redisCases(o, rows, run, "leader, stale", leader.respPort, "set,get");
-      await redisCases(o, rows, run, "follower, stale", follower.respPort, "get");
-    });
-    const server = await startRedisServer(redisPort as number);
-    try {
-      await redisCases(
-        o,
-        rows,
-        run,
-        "redis-server (no replication)",
-        redisPort as number,
-        "set,get",
-      );
-    } finally {
-      server.kill("SIGTERM");
+    const has = (g: CaseGroup) => o.cases.has(g);
+    if (has("leader") || has("follower") || has("http-leader") || has("http-follower")) {
+      await withCluster(o, "linearizable", async (c) => {
+        const leader = await c.leader();
+        const follower = await c.follower();
+        const charged = roles(c, leader);
+        const sg = ["set", "get"];
+        if (has("leader"))
+          await redisCases(o, rows, run, "leader, linearizable", leader.respPort, sg, charged);
+        if (has("follower")) {
+          const label = "follower, linearizable";
+          await redisCases(o, rows, run, label, follower.respPort, sg, charged);
+        }
+        if (has("http-leader"))
+          await httpCases(o, rows, run, "leader, linearizable", leader, charged);
+        if (has("http-follower"))
+          await httpCases(o, rows, run, "follower, linearizable", follower, charged);
+      });
+    }
+    if (has("stale-leader") || has("stale-follower")) {
+      await withCluster(o, "stale", async (c) => {
+        const leader = await c.leader();
+        const follower = await c.follower();
+        const charged = roles(c, leader);
+        // The keys must exist for GET to read values: SET first, then the stale GETs.
+        const leaderTests = has("stale-leader") ? ["set", "get"] : ["set"];
+        await redisCases(o, rows, run, "leader, stale", leader.respPort, leaderTests, charged);
+        if (has("stale-follower"))
+          await redisCases(o, rows, run, "follower, stale", follower.respPort, ["get"], charged);
+      });
+    }
+    if (has("redis-server")) {
+      const server = await startRedisServer(redisPort as number);
+      try {
+        const label = "redis-server (no replication)";
+        await redisCases(o, rows, run, label, redisPort as number, ["set", "get"]);
+      } finally {
+        server.kill("SIGTERM");
+      }
     }
   }
   const table = summarize(rows);
@@ -302,6 +416,8 @@ async function main(): Promise<void> {
         keyspace: o.keyspace,
         bytes: o.bytes,
         runs: o.runs,
+        cases: [...o.cases],
+        depths: o.depths,
         rows,
       },
       null,
@@ -319,16 +435,22 @@ function summarize(rows: Row[]): string {
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const lines = [
-    `| target | case | ops/s | p50 ms | p99 ms | runs |`,
-    `|---|---|---:|---:|---:|---:|`,
+    `| target | case | ops/s | p50 ms | p99 ms | leader CPU µs/op | followers CPU µs/op | runs |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|`,
   ];
   for (const [k, rs] of groups) {
     const [target, name] = k.split("\u0000");
     lines.push(
-      `| ${target} | ${name} | ${Math.round(median(rs.map((r) => r.opsPerSec))).toLocaleString("en-US")} | ${median(rs.map((r) => r.p50Ms)).toFixed(3)} | ${median(rs.map((r) => r.p99Ms)).toFixed(3)} | ${rs.length} |`,
+      `| ${target} | ${name} | ${Math.round(median(rs.map((r) => r.opsPerSec))).toLocaleString("en-US")} | ${median(rs.map((r) => r.p50Ms)).toFixed(3)} | ${median(rs.map((r) => r.p99Ms)).toFixed(3)} | ${medianOf(rs, (r) => r.leaderCpuUsPerOp)} | ${medianOf(rs, (r) => r.followersCpuUsPerOp)} | ${rs.length} |`,
     );
   }
   return lines.join("\n");
+}
+
+/** The median of a field the rows may lack, one decimal; blank when none has it. */
+function medianOf(rows: readonly Row[], field: (r: Row) => number | undefined): string {
+  const xs = rows.map(field).filter((x): x is number => x !== undefined);
+  return xs.length === 0 ? "" : median(xs).toFixed(1);
 }
 
 main().catch((err: unknown) => {
