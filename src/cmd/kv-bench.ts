@@ -50,6 +50,8 @@ interface Options {
   httpSeconds: number;
   json: string;
   cases: ReadonlySet<CaseGroup>;
+  /** redis-benchmark tests to run (a subset of set, get). */
+  tests: ReadonlySet<string>;
   /** redis-benchmark -P values, each a case of its own. */
   depths: number[];
   args: string[];
@@ -66,6 +68,7 @@ function parseOptions(argv: string[]): Options {
     json: join(ROOT, "results", `bench-kv-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
     cases: new Set(CASES),
     depths: [1, 16],
+    tests: new Set(["set", "get"]),
     args: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -87,9 +90,11 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--json") o.json = next();
     else if (a === "--cases") o.cases = caseGroups(next());
     else if (a === "-P") o.depths = next().split(",").map(whole);
+    else if (a === "-t") o.tests = redisTests(next());
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
         "kv-bench [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST]\n" +
+          "         [-t set,get]\n" +
           "         [-- rafttoy-kv flags]\n\n" +
           "redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16)\n" +
           "against the leader and a follower, linearizable then stale reads; autocannon PUT and GET\n" +
@@ -97,7 +102,8 @@ function parseOptions(argv: string[]): Options {
           "Each row also gives the CPU time per operation of the leader and of the followers\n" +
           "(all their threads, from /proc), which a shared machine disturbs less than ops/s.\n\n" +
           `--cases LIST  only these groups, comma-separated: ${CASES.join(", ")}\n` +
-          "-P LIST       redis-benchmark pipeline depths, comma-separated (default 1,16)\n",
+          "-P LIST       redis-benchmark pipeline depths, comma-separated (default 1,16)\n" +
+          "-t LIST       redis-benchmark tests, set and/or get (default both)\n",
       );
       process.exit(0);
     } else if (a === "--") {
@@ -116,6 +122,12 @@ function caseGroups(list: string): Set<CaseGroup> {
     out.add(group);
   }
   return out;
+}
+
+function redisTests(list: string): Set<string> {
+  const tests = new Set(list.split(","));
+  for (const t of tests) if (t !== "set" && t !== "get") fail(`-t: "${t}" is not set or get`);
+  return tests;
 }
 
 function fail(message: string): never {
@@ -274,6 +286,8 @@ async function redisCases(
   for (const pipeline of o.depths) {
     // One test per redis-benchmark, so that the CPU time read around it is that test's.
     for (const test of tests) {
+      // A SET before a GET fills the keys the GET reads: -t get keeps it.
+      if (!o.tests.has(test) && !(test === "set" && tests.includes("get"))) continue;
       const { result: t, ...cpu } = await withCpu(charged, async () => ({
         result: await redisBenchmark(o, port, pipeline, test),
         ops: o.requests,
