@@ -14,6 +14,7 @@ import {
 } from "../contract.js";
 import { type KvLimits, keyCountViolations, NO_LIMITS, sizeViolation } from "../limits.js";
 import { type FrontMetrics, NO_FRONT_METRICS, type ServiceMetrics } from "../metrics.js";
+import { RELAYED_HEADER, relayToLeader } from "./leader-relay.js";
 
 export interface HttpServerOptions {
   backend: KvBackend;
@@ -30,6 +31,8 @@ const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 /** Most pairs GET /kv?prefix= answers without an explicit, larger limit. */
 const DEFAULT_SCAN_LIMIT = 1000;
 const MAX_SCAN_LIMIT = 100_000;
+/** A join waits for the new member to catch up: the relay waits as long as the leader may. */
+const MEMBERSHIP_RELAY_TIMEOUT_MS = 130_000;
 
 /** An error answered to the client: status, JSON code, message, extra headers. */
 class HttpError extends Error {
@@ -153,9 +156,9 @@ export class HttpServer {
     }
     if (path === "/cluster/join") {
       if (method !== "POST") throw notAllowed(method, "POST");
-      const member = parseMember(await this.body(req));
-      await this.backend.join(member);
-      return json(res, 200, this.backend.cluster());
+      const body = await this.body(req);
+      const member = parseMember(body);
+      return this.membership(req, res, () => this.backend.join(member), body);
     }
     if (path.startsWith("/cluster/")) {
       if (method !== "DELETE") throw notAllowed(method, "DELETE");
@@ -163,8 +166,7 @@ export class HttpServer {
       if (!Number.isInteger(id) || id <= 0) {
         throw new HttpError(400, "bad-request", `not a node id: ${path.slice(9)}`);
       }
-      await this.backend.remove(id);
-      return json(res, 200, this.backend.cluster());
+      return this.membership(req, res, () => this.backend.remove(id), undefined);
     }
     if (path === "/health") {
       const ok = this.backend.healthy();
@@ -176,6 +178,32 @@ export class HttpServer {
       return reply(res, 200, Buffer.from(await m.text()), m.contentType);
     }
     throw new HttpError(404, "not-found", `no route ${method} ${path}`);
+  }
+
+  /** Runs a membership change here, or on the leader when this node is a follower. */
+  private async membership(
+    req: IncomingMessage,
+    res: ServerResponse,
+    change: () => Promise<void>,
+    body: Buffer | undefined,
+  ): Promise<void> {
+    try {
+      await change();
+    } catch (e) {
+      const leader = e instanceof BackendError && e.code === "moved" ? e.leader : undefined;
+      // A relayed request is answered where it landed: a leader that moved meanwhile
+      // gives its 307 back through the relay rather than starting a chain of relays.
+      if (leader?.http === undefined || req.headers[RELAYED_HEADER] !== undefined) throw e;
+      const answer = await relayToLeader(
+        { id: leader.id, http: leader.http },
+        req.method ?? "POST",
+        req.url ?? "/",
+        body,
+        MEMBERSHIP_RELAY_TIMEOUT_MS,
+      );
+      return reply(res, answer.status, answer.body, answer.contentType);
+    }
+    return json(res, 200, this.backend.cluster());
   }
 
   private async getKey(res: ServerResponse, key: Buffer): Promise<void> {
