@@ -4,22 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { KvCluster } from "../cmd/kv-cluster.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, f: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await f();
-    } catch (err) {
-      if (Date.now() > deadline) {
-        throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      await sleep(100);
-    }
-  }
-}
+import { retryUntil } from "../testing/retry.js";
 
 describe("rafttoy-kv processes: membership through a follower", () => {
   let c: KvCluster;
@@ -33,14 +18,18 @@ describe("rafttoy-kv processes: membership through a follower", () => {
     const [first, second] = c.running().filter((n) => n !== leader);
     assert.ok(first !== undefined && second !== undefined);
     const joined = await c.join(first.id);
-    await eventually("node 4 is a voter on the leader", async () => {
-      const info = await c.clusterOf(leader.id);
-      if (!info?.members.some((m) => m.id === joined.id && m.role === "voter")) {
-        throw new Error(JSON.stringify(info?.members));
-      }
-    });
+    await retryUntil(
+      "node 4 is a voter on the leader",
+      async () => {
+        const info = await c.clusterOf(leader.id);
+        if (!info?.members.some((m) => m.id === joined.id && m.role === "voter")) {
+          throw new Error(JSON.stringify(info?.members));
+        }
+      },
+      60_000,
+    );
     // The follower first has to know the leader's HTTP address (from the member metadata).
-    const res = await eventually("DELETE on a follower", async () => {
+    const res = await retryUntil("DELETE on a follower", async () => {
       const r = await fetch(`http://${second.http}/cluster/${joined.id}`, {
         method: "DELETE",
         redirect: "manual",

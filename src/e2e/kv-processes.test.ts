@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { KvCluster } from "../cmd/kv-cluster.js";
+import { retryUntil } from "../testing/retry.js";
 
 const run = promisify(execFile);
 
@@ -22,23 +23,6 @@ function client(port: number, commandTimeout?: number): Redis {
     // A command that times out is retried by the test on a fresh connection (below).
     ...(commandTimeout === undefined ? { retryStrategy: () => null } : { commandTimeout }),
   });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries `f` until it succeeds (bounded): elections and restarts take a while on a loaded machine. */
-async function eventually<T>(what: string, f: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await f();
-    } catch (err) {
-      if (Date.now() > deadline) {
-        throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      await sleep(50);
-    }
-  }
 }
 
 describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
@@ -70,7 +54,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
       const t0 = Date.now();
       // Each try gives up after 500 ms (a write forwarded to the dead leader may wait for the
       // backend's own timeout): the time measured is when a new write first succeeds.
-      await eventually("a write through a survivor", async () => {
+      await retryUntil("a write through a survivor", async () => {
         const once = client(c.node(survivor).respPort, 500);
         try {
           return await once.set("after-kill", "1");
@@ -84,7 +68,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
       const back = client(c.node(leader.id).respPort);
       try {
         assert.equal(
-          await eventually("the restarted node reads", () => back.get("after-kill")),
+          await retryUntil("the restarted node reads", () => back.get("after-kill")),
           "1",
         );
       } finally {
@@ -107,7 +91,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
     await Promise.all([...c.nodes.keys()].map((id) => c.restart(id)));
     const any = client(c.node(2).respPort);
     try {
-      const values = await eventually("reads after the restart", async () => {
+      const values = await retryUntil("reads after the restart", async () => {
         const v = await any.mget(...Array.from({ length: 500 }, (_, i) => `durable:${i}`));
         if (v.some((x) => x === null))
           throw new Error(`${v.filter((x) => x === null).length} keys missing`);
@@ -135,7 +119,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
     })();
     try {
       const joined = await c.join(leader.id);
-      await eventually(
+      await retryUntil(
         "node 4 is a voter",
         async () => {
           const info = await c.clusterOf(joined.id);
@@ -147,7 +131,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
       );
       const four = client(joined.respPort);
       try {
-        assert.equal(await eventually("a write on node 4", () => four.set("on-four", "yes")), "OK");
+        assert.equal(await retryUntil("a write on node 4", () => four.set("on-four", "yes")), "OK");
       } finally {
         four.disconnect();
       }
@@ -177,7 +161,7 @@ describe("rafttoy-kv processes: --redirect", () => {
     const leader = await c.leader();
     // The leader announces its client addresses through the log once it leads: until the
     // follower has applied that, it cannot say where to go (CLUSTERDOWN, retried by clients).
-    await eventually("the follower knows the leader's RESP address", async () => {
+    await retryUntil("the follower knows the leader's RESP address", async () => {
       const info = await c.clusterOf(follower.id);
       if (info?.members.find((m) => m.id === leader.id)?.resp !== leader.resp)
         throw new Error("not yet");
