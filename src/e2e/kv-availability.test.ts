@@ -79,9 +79,11 @@ describe("rafttoy-kv processes: one follower down", () => {
   after(() => c?.stop());
 
   it("keeps taking writes through the leader and the other follower while a follower is SIGKILLed, restarted and killed again", async () => {
+    // Every node serving (a node that died at start says why), and one leader they agree on.
+    await Promise.all([...c.nodes.keys()].map((id) => c.waitServing(id)));
     const leader = await c.leader();
     const [victim, other] = c.running().filter((n) => n !== leader);
-    assert.ok(victim !== undefined && other !== undefined);
+    assert.ok(victim !== undefined && other !== undefined, "three nodes run");
     const writers = [
       new Writer(leader.respPort, "via-leader"),
       new Writer(other.respPort, "via-f"),
