@@ -85,12 +85,7 @@ export class PendingWrites {
       if (deadline > now) break;
       const w = this.writes.get(id);
       this.forget(id);
-      w?.reject(
-        new BackendError(
-          "timeout",
-          `no result within ${this.timeoutMs} ms: the write may still apply`,
-        ),
-      );
+      w?.reject(new BackendError("timeout", `no result within ${this.timeoutMs} ms`));
     }
     for (const [id, orphan] of this.orphans) {
       if (orphan.deadline > now) break;
