@@ -4,7 +4,7 @@ import { captureIo as capture } from "../testing/captured-io.js";
 import { peerSimMain } from "./peer-sim-cli.js";
 
 const PIPELINE_LINE =
-  /^peer-sim: pipeline=(\S+) seeds=(\d+) first-seed=(\d+) steps=(\d+) violations=(\d+)( caught=\d+\/\d+)? steps\/s=\d+$/;
+  /^peer-sim: pipeline=(\S+) seeds=(\d+) first-seed=(\d+) steps=(\d+) violations=(\d+)( caught=\d+\/\d+ \([^)]*\))? steps\/s=\d+$/;
 
 describe("rafttoy-sim --peer command line", () => {
   test("a clean run prints a line per seed and per pipeline and exits 0", async () => {
@@ -59,7 +59,7 @@ describe("rafttoy-sim --peer command line", () => {
       ),
       io.stdout.join("\n"),
     );
-    assert.match(io.stdout.at(-1)!, / caught=1\/1 /);
+    assert.match(io.stdout.at(-1)!, / caught=1\/1 \(ack-uncommitted 1\) /);
   });
 
   test("bad flags are one line on stderr and exit 2", async () => {

@@ -159,6 +159,8 @@ export async function peerSimMain(args: readonly string[], io: CliIo): Promise<n
     const started = io.clock();
     let steps = 0;
     let violations = 0;
+    /** Violations by property (a planted bug's catch rate says which property caught it). */
+    const byProperty = new Map<string, number>();
     for (let k = 0; k < a.seeds; k++) {
       const opts: PeerSimOptions = {
         ...a.base,
@@ -171,6 +173,8 @@ export async function peerSimMain(args: readonly string[], io: CliIo): Promise<n
       if (a.verbose || a.seeds === 1) io.out(peerSummaryLine(result));
       if (result.violation !== undefined) {
         violations++;
+        const p = result.violation.property;
+        byProperty.set(p, (byProperty.get(p) ?? 0) + 1);
         failed = true;
         // A planted bug is expected to be caught: count it, print only the first.
         if (a.base.bug === undefined || violations === 1)
@@ -179,7 +183,11 @@ export async function peerSimMain(args: readonly string[], io: CliIo): Promise<n
       }
     }
     const secs = (io.clock() - started) / 1000;
-    const caught = a.base.bug === undefined ? "" : ` caught=${violations}/${a.seeds}`;
+    const by = [...byProperty].map(([p, n]) => `${p} ${n}`).join(", ");
+    const caught =
+      a.base.bug === undefined
+        ? ""
+        : ` caught=${violations}/${a.seeds}${by === "" ? "" : ` (${by})`}`;
     io.out(
       `peer-sim: pipeline=${pipeline} seeds=${a.seeds} first-seed=${a.firstSeed} steps=${steps} ` +
         `violations=${violations}${caught} steps/s=${Math.round(steps / Math.max(secs, 1e-3))}`,

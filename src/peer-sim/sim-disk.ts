@@ -184,8 +184,9 @@ export class SimDisk {
     const keepEngine = this.rng.intn(this.pendingEngine.length + 1);
     for (let i = 0; i < keepEngine; i++) applyTo(this.durableEngine, this.pendingEngine[i]!);
     this.pendingEngine = [];
-    // An engine whose applied point passed the surviving log (its writes were kept, the
-    // log's lost) cannot happen on a real disk: entries are applied only once synced.
+    // The engine's applied point never passes the surviving log: entries are applied only
+    // once their log write is synced. Were it otherwise, the restart would fail the core's
+    // applied-within-log invariant, which the simulator reports as unexpected-fatal.
     this.noteDurableCommit();
     return { keptLogWrites: keepLog, tornEntries: torn, keptEngineWrites: keepEngine };
   }
