@@ -3,6 +3,9 @@
 // machine safety, commit monotonic) is fed from what the simulated disks see: entries handed
 // to a persist (the core's view), entries and commits made durable, entries applied. Beside
 // it, what only a whole node can get wrong:
+//   commit-quorum      a leader moved its commit index to an entry of its own term that a
+//                      voter majority does not hold durably (a leader counted its own
+//                      append before it was durable), or to an earlier term's entry;
 //   ack-uncommitted    a proposal was acknowledged to its client before a voter majority held
 //                      it durably (an early-ack pipeline acknowledging too early, an ack before
 //                      the persist);
@@ -42,6 +45,8 @@ export class PeerSimChecks implements DiskWatch, NetworkWatch {
   private readonly placed = new Map<number, Placed>();
   /** Acknowledged proposals and where they sit. */
   readonly acked = new Map<number, Placed>();
+  /** Each running node's role, term and commit at the last observation. */
+  private readonly before = new Map<number, { leader: boolean; term: number; commit: number }>();
   /** Lives whose sync failed: they must stop. */
   private readonly failedLives = new Set<Life>();
   /** The first violation; the simulator stops once it is set. */
@@ -122,10 +127,43 @@ export class PeerSimChecks implements DiskWatch, NetworkWatch {
       const leader = st.role === "leader";
       this.core.observeState(node, st.term, leader, st.commit);
       if (leader) this.core.leaderLog(node, st.term);
+      const b = this.before.get(node);
+      if (leader && b !== undefined && b.leader && b.term === st.term && st.commit > b.commit) {
+        this.commitMoved(node, st.term, st.commit);
+      }
+      this.before.set(node, { leader, term: st.term, commit: st.commit });
     });
   }
 
+  /**
+   * A leader moved its commit index to `commit` in its term: that entry is of its own term
+   * (Raft §5.4.2) and a voter majority holds it durably, judged from the disks, not from the
+   * leader's bookkeeping. The leader itself may not have started writing it yet (the
+   * async-storage pipeline's append worker may be busy): a majority of followers suffices.
+   */
+  private commitMoved(node: number, term: number, commit: number): void {
+    const own = this.core.view(node, "mem");
+    if (own.has(commit) && own.termAt(commit) !== term) {
+      throw new PeerSimViolationError(
+        "commit-own-term",
+        `leader ${node} of term ${term} committed ${commit}, an entry of term ${own.termAt(commit)}`,
+      );
+    }
+    const holders: number[] = [];
+    for (let id = 1; id <= this.nodes; id++) {
+      const disk = this.core.view(id, "disk");
+      if (disk.has(commit) && disk.termAt(commit) === term) holders.push(id);
+    }
+    if (holders.length < Math.floor(this.nodes / 2) + 1) {
+      throw new PeerSimViolationError(
+        "commit-quorum",
+        `leader ${node} of term ${term} committed ${commit}, but only [${holders.join(",")}] of ${this.nodes} voters hold (${commit}, term ${term}) durably`,
+      );
+    }
+  }
+
   crashed(node: number): void {
+    this.before.delete(node);
     this.guard(() => this.core.crashed(node));
   }
 

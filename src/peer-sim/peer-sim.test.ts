@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { pipelineKinds } from "../pipeline/registry.js";
 import { SeededRng } from "../raft/rng.js";
 import { type Entry, EntryType } from "../raft/types.js";
+import { PeerSimChecks } from "./checks.js";
 import {
   PIPELINE_BUG_NAMES,
   peerReproduceCommand,
@@ -125,6 +126,33 @@ describe("the whole-node simulator", () => {
       [...outcomes].some((o) => /entries=[12] /.test(o)),
       `no torn write among ${[...outcomes].join("; ")}`,
     );
+  });
+
+  test("a leader's commit is checked against the durable logs of a voter majority", () => {
+    const status = (commit: number) => ({
+      id: 1,
+      term: 2,
+      vote: 1,
+      commit,
+      lead: 1,
+      role: "leader" as const,
+      applied: 0,
+      leadTransferee: 0,
+      progress: new Map(),
+    });
+    const log = entries(1, 2, 2);
+    const withHolders = (holders: number[]) => {
+      const checks = new PeerSimChecks(3, []);
+      checks.appending(1, log);
+      for (const id of holders) checks.durableAppend(id, log);
+      checks.observe(1, status(0));
+      checks.observe(1, status(2));
+      return checks.violation;
+    };
+    assert.equal(withHolders([2, 3]), undefined, "a majority of followers suffices");
+    assert.equal(withHolders([1, 2]), undefined);
+    assert.equal(withHolders([1])?.property, "commit-quorum");
+    assert.equal(withHolders([])?.property, "commit-quorum");
   });
 
   test("a failed sync fails the persist, and every write after it", async () => {
