@@ -265,6 +265,10 @@ export class SimStorage implements PeerStorage {
     });
   }
 
+  /**
+   * As the split storage does: the entries are written and synced before the hard state is
+   * written (its commit may point at them), and only a changed term or vote syncs the engine.
+   */
   persist(req: PersistRequest, sync: boolean): Promise<void> {
     return this.serial(async () => {
       const node = this.disk.node;
@@ -278,29 +282,36 @@ export class SimStorage implements PeerStorage {
         this.disk.wroteLog({ kind: "append", entries: req.entries });
         await this.wait("writeMs");
         appendTo(this.log, req.entries);
+        if (sync) {
+          if (!this.stepAlive("sync")) return never();
+          await this.sync();
+          this.disk.syncLog();
+        }
       }
-      let engineSync = false;
       if (req.hardState !== undefined) {
         if (!this.stepAlive("hard-state")) return never();
         const stored = this.engine.hardState;
-        // As the split storage does: only a changed term or vote needs the engine's sync.
-        engineSync = req.hardState.term !== stored.term || req.hardState.vote !== stored.vote;
+        const votingChanged =
+          req.hardState.term !== stored.term || req.hardState.vote !== stored.vote;
         this.disk.wroteEngine({ kind: "hard-state", hardState: { ...req.hardState } });
         await this.wait("writeMs");
         this.engine.hardState = { ...req.hardState };
-      }
-      if (sync && (req.entries.length > 0 || engineSync)) {
-        if (!this.stepAlive("sync")) return never();
-        await this.wait("syncMs");
-        if (this.disk.failNextSync) {
-          this.disk.failNextSync = false;
-          this.failed = true;
-          throw new SimDiskFailure(node, "fsync failure");
+        if (sync && votingChanged) {
+          await this.sync();
+          this.disk.syncEngine();
         }
-        if (req.entries.length > 0) this.disk.syncLog();
-        if (engineSync) this.disk.syncEngine();
       }
     });
+  }
+
+  /** Waits for a sync; one the nemesis made fail fails this life's storage for good. */
+  private async sync(): Promise<void> {
+    await this.wait("syncMs");
+    if (this.disk.failNextSync) {
+      this.disk.failNextSync = false;
+      this.failed = true;
+      throw new SimDiskFailure(this.disk.node, "fsync failure");
+    }
   }
 
   applyEntries(entries: readonly Entry[]): Promise<void> {
