@@ -3,7 +3,13 @@
 // disk, and the same for each larger batch size selected). One Go-style line per case;
 // ns/op is per append call.
 //
-//   npm run bench:wal -- [--wal mem,file,lmdb] [--batch 1,4,...] [--bytes 8,64,...]
+// With --engine, the engines too (engine-cost.ts): the same batches applied as plain puts,
+// one batch every --every milliseconds, reported as CPU µs per applied entry of the main
+// thread and of the process's other threads (where lmdb commits); --wal none leaves out the
+// WAL cases.
+//
+//   npm run bench:wal -- [--wal mem,file,lmdb|none] [--batch 1,4,...] [--bytes 8,64,...]
+//                        [--engine mem,lmdb] [--every ms-between-batches]
 //                        [--time ms-per-case] [--dir where-to-write]
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,8 +17,10 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Bench } from "tinybench";
 import { type Entry, EntryType } from "../raft/types.js";
+import { engineKinds, openEngine } from "../storage/engine/registry.js";
 import { openWal, walKinds } from "../storage/wal/registry.js";
 import type { Wal } from "../storage/wal/wal.js";
+import { measureEngineCost } from "./engine-cost.js";
 import { type BenchMetric, formatGoBenchLine, withParallelism } from "./go-format.js";
 
 export const WAL_BATCHES: readonly number[] = [1, 4, 16, 64, 256, 1024];
@@ -27,6 +35,10 @@ export interface WalBenchOptions {
   timeMs: number;
   /** Directory the logs and the floor file are written in (the disk being measured). */
   dir: string;
+  /** Engines whose apply cost is measured (none by default). */
+  engines: string[];
+  /** Milliseconds between the engine cases' batches. */
+  everyMs: number;
 }
 
 export interface WalBenchLine {
@@ -35,7 +47,9 @@ export interface WalBenchLine {
   metrics: BenchMetric[];
 }
 
-const FLAGS = ["wal", "batch", "bytes", "time", "dir"] as const;
+const FLAGS = ["wal", "batch", "bytes", "time", "dir", "engine", "every"] as const;
+/** Default pause between an engine case's batches: about a Ready's pace in a busy cluster. */
+const DEFAULT_EVERY_MS = 2;
 
 function positiveInts(flag: string, value: string): number[] {
   return value.split(",").map((s) => {
@@ -55,6 +69,8 @@ export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
     bytes: [...WAL_BYTES],
     timeMs: 700,
     dir: os.tmpdir(),
+    engines: [],
+    everyMs: DEFAULT_EVERY_MS,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -67,7 +83,7 @@ export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
     if (value === undefined || value === "") throw new Error(`--${flag} needs a value`);
     switch (flag) {
       case "wal":
-        opts.wals = value.split(",");
+        opts.wals = value === "none" ? [] : value.split(",");
         for (const w of opts.wals) {
           if (!walKinds.includes(w)) {
             throw new Error(`--wal: unknown wal "${w}": choose from ${walKinds.join(", ")}`);
@@ -85,6 +101,19 @@ export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
         break;
       case "dir":
         opts.dir = value;
+        break;
+      case "engine":
+        opts.engines = value.split(",");
+        for (const e of opts.engines) {
+          if (!engineKinds.includes(e)) {
+            throw new Error(
+              `--engine: unknown engine "${e}": choose from ${engineKinds.join(", ")}`,
+            );
+          }
+        }
+        break;
+      case "every":
+        opts.everyMs = value === "0" ? 0 : positiveInts(flag, value)[0]!;
         break;
     }
   }
@@ -170,6 +199,40 @@ async function walCase(
   }
 }
 
+/** One engine case: CPU per applied entry, main thread and the rest. */
+async function engineCase(
+  kind: string,
+  batch: number,
+  bytes: number,
+  opts: WalBenchOptions,
+): Promise<WalBenchLine> {
+  const dir = fs.mkdtempSync(path.join(opts.dir, `rafttoy-walbench-engine-${kind}-`));
+  const engine = await openEngine(kind, { dir });
+  try {
+    const cost = await measureEngineCost(engine, {
+      batch,
+      bytes,
+      everyMs: opts.everyMs,
+      timeMs: opts.timeMs,
+    });
+    return {
+      name: withParallelism(
+        `BenchmarkEngine/engine=${kind}/batch=${batch}/bytes=${bytes}/every=${opts.everyMs}ms`,
+      ),
+      iterations: cost.entries,
+      metrics: [
+        { value: cost.mainUsPerEntry, unit: "main-cpu-us/entry" },
+        { value: cost.otherUsPerEntry, unit: "other-cpu-us/entry" },
+        { value: cost.systemUsPerEntry, unit: "sys-cpu-us/entry" },
+        { value: (cost.entries * 1e3) / cost.wallMs, unit: "entries/s" },
+      ],
+    };
+  } finally {
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the floor, then every selected case; `emit` receives each output line. */
 export async function runWalBench(
   opts: WalBenchOptions,
@@ -197,6 +260,11 @@ export async function runWalBench(
         }
         print(line);
       }
+    }
+  }
+  for (const kind of opts.engines) {
+    for (const batch of opts.batches) {
+      for (const bytes of opts.bytes) print(await engineCase(kind, batch, bytes, opts));
     }
   }
 }
