@@ -15,11 +15,6 @@ import { checkLmdbFiles } from "./lmdb-check.js";
 export interface LmdbEnvOptions {
   /** Bytes of address space to map; lmdb grows it on demand when left unset. */
   mapSize?: number;
-  /**
-   * Milliseconds lmdb gathers asynchronous writes before it commits them (its
-   * `commitDelay`): fewer transactions, so fewer flushes competing with the WAL's syncs.
-   */
-  commitDelayMs?: number;
 }
 
 export function openLmdbEnv(dir: string, opts: LmdbEnvOptions = {}): RootDatabase {
@@ -32,7 +27,6 @@ export function openLmdbEnv(dir: string, opts: LmdbEnvOptions = {}): RootDatabas
     separateFlushed: true,
     noMemInit: true,
     ...(opts.mapSize === undefined ? {} : { mapSize: opts.mapSize }),
-    ...(opts.commitDelayMs === undefined ? {} : { commitDelay: opts.commitDelayMs }),
   });
 }
 

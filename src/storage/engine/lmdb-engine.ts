@@ -10,6 +10,19 @@
 // of every proposal. Commands' writes are read back through an overlay until visible
 // (lmdb-keyspace.ts); a snapshot reads what lmdb has committed, at the applied point
 // committed with it.
+//
+// Gathering (beside a separate WAL): every lmdb transaction costs its commit and the write
+// and flush of every page it dirtied, ~0.4–1 ms of CPU (mostly the kernel's) on this machine
+// whatever it holds (`npm run bench:wal -- --wal none --engine lmdb`), and an apply or a
+// commit-only hard state queued alone starts a transaction of its own whenever lmdb's write
+// thread is idle (lmdb-js commits each event-loop turn's writes together, and what arrives
+// while it is busy; its commitDelay has no effect then). So writes that nobody waits for
+// (plain-put applies with their applied point, commit-only hard states) are gathered for up
+// to `gatherMs` and queued together in one turn: one transaction per window instead of up
+// to two per Ready. Any other write (a term/vote change, membership, commands, snapshot,
+// restore, clear, flush) queues the gathered ones first, so lmdb sees the same writes in the
+// same order, only fewer transactions: after a crash the engine holds a state it held before,
+// an older one than without gathering (the log replays the rest, as it does today).
 import type { Database, RootDatabase } from "lmdb";
 import { entryKind } from "../../proposal/command.js";
 import type {
@@ -49,7 +62,10 @@ export { MAX_KEY_BYTES };
 const META_HARD = "hard";
 /** Commits an apply may leave queued before it waits for lmdb's write thread. */
 const MAX_QUEUED_COMMITS = 256;
-const ENGINE_COMMIT_DELAY_MS = 10;
+/** How long a standalone engine gathers unsynced writes before queueing them together. */
+const ENGINE_GATHER_MS = 10;
+/** Puts gathered at most before they are queued at once, whatever the time. */
+const MAX_GATHERED_PUTS = 65_536;
 const META_CONF = "conf";
 const META_APPLIED = "applied";
 const META_MEMBERS = "members";
@@ -72,6 +88,19 @@ export interface LmdbEngineOptions {
   where: string;
   /** Whether close() closes the environment (false when a Storage shares it). */
   ownsEnv: boolean;
+  /**
+   * Milliseconds unsynced writes gather before they are queued together (see the top of
+   * this file); 0 or absent: each is queued at once (the combined lmdb storage, whose hard
+   * state must share the log's transaction).
+   */
+  gatherMs?: number;
+}
+
+/** Unsynced writes not yet queued to lmdb: plain puts, the applied point, a hard state. */
+interface Gathered {
+  puts: [Buffer, Uint8Array][];
+  point: AppliedPoint | undefined;
+  hs: HardState | undefined;
 }
 
 export class LmdbEngine implements Engine {
@@ -98,6 +127,9 @@ export class LmdbEngine implements Engine {
   /** Writes whose commit is visible, counted the same way. */
   private visibleWrites = 0;
   private writeCount = 0;
+  private gathered: Gathered | undefined;
+  private gatherTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly gatherMs: number;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -118,6 +150,7 @@ export class LmdbEngine implements Engine {
     this.members = new Map((this.meta.get(META_MEMBERS) as MemberList | undefined) ?? []);
     this.space = new LmdbKeySpace(this.kv);
     this.view = new LmdbReadView(this.space);
+    this.gatherMs = opts.gatherMs ?? 0;
   }
 
   static attach(env: RootDatabase, opts: LmdbEngineOptions): LmdbEngine {
@@ -130,6 +163,13 @@ export class LmdbEngine implements Engine {
 
   /** With `sync`, resolves once the hard state is flushed; otherwise at once. */
   async setHardState(hs: HardState, opts: { sync: boolean }): Promise<void> {
+    if (!opts.sync && this.gatherMs > 0) {
+      this.checkWritable();
+      const copy = { term: hs.term, vote: hs.vote, commit: hs.commit };
+      this.gather().hs = copy;
+      this.hs = copy;
+      return;
+    }
     const commit = this.queueHardState(hs);
     if (opts.sync) await this.settle(commit, true);
   }
@@ -185,6 +225,7 @@ export class LmdbEngine implements Engine {
     if (fresh.length === 0) return;
     if (this.space.listCount > 0 || fresh.some(isCommandEntry)) {
       // Commands read the state: earlier plain puts must be visible to lmdb's reads first.
+      this.queueGathered();
       if (this.visibleWrites < this.lastUntracked) {
         await this.pending;
         this.checkWritable();
@@ -198,6 +239,14 @@ export class LmdbEngine implements Engine {
       const puts: [Buffer, Uint8Array][] = [];
       forEachPut(fresh, (k, v) => puts.push([storedKey(STRING_PREFIX, k), v]));
       const point = appliedPoint(fresh);
+      if (this.gatherMs > 0) {
+        const g = this.gather();
+        for (const p of puts) g.puts.push(p);
+        g.point = point;
+        this.applied = point;
+        if (g.puts.length >= MAX_GATHERED_PUTS) this.queueGathered();
+        return this.applyBackpressure();
+      }
       this.write(() => {
         for (const [k, v] of puts) this.kv.put(k, v);
         return this.meta.put(META_APPLIED, point);
@@ -205,8 +254,48 @@ export class LmdbEngine implements Engine {
       if (puts.length > 0) this.lastUntracked = this.writeCount;
       this.applied = point;
     }
-    // Bounded: when lmdb's write thread falls far behind, wait for it.
+    return this.applyBackpressure();
+  }
+
+  /** Bounded: when lmdb's write thread falls far behind, wait for it. */
+  private async applyBackpressure(): Promise<void> {
     if (this.queued > MAX_QUEUED_COMMITS) await this.pending;
+  }
+
+  /** The open gathering, started (with its timer) if there is none. */
+  private gather(): Gathered {
+    if (this.gathered === undefined) {
+      this.gathered = { puts: [], point: undefined, hs: undefined };
+      this.gatherTimer = setTimeout(() => {
+        try {
+          this.queueGathered();
+        } catch {
+          // Poisoned: the engine's next call reports the failure.
+        }
+      }, this.gatherMs);
+      this.gatherTimer.unref();
+    }
+    return this.gathered;
+  }
+
+  /** Queues the gathered writes to lmdb, all in this turn, so in one transaction. */
+  private queueGathered(): void {
+    const g = this.gathered;
+    if (g === undefined) return;
+    this.gathered = undefined;
+    clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
+    if (this.failure !== undefined) return;
+    const { puts, point, hs } = g;
+    // Puts are gathered only with the applied point they bring the engine to.
+    if (point !== undefined) {
+      this.queueWrite(() => {
+        for (const [k, v] of puts) this.kv.put(k, v);
+        return this.meta.put(META_APPLIED, point);
+      });
+      if (puts.length > 0) this.lastUntracked = this.writeCount;
+    }
+    if (hs !== undefined) this.queueWrite(() => this.meta.put(META_HARD, hs));
   }
 
   /** Decodes the whole batch (a bad entry writes nothing), then applies it in order. */
@@ -278,6 +367,7 @@ export class LmdbEngine implements Engine {
    */
   async snapshot(): Promise<Snapshot> {
     this.checkWritable();
+    this.queueGathered();
     await this.pending;
     this.checkWritable();
     const point = (this.meta.get(META_APPLIED) as AppliedPoint | undefined) ?? {
@@ -344,6 +434,11 @@ export class LmdbEngine implements Engine {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    try {
+      this.queueGathered();
+    } catch {
+      // Poisoned: what was gathered is lost with the rest; the log still holds it.
+    }
     this.closed = true;
     await this.pending.catch(() => {});
     if (this.opts.ownsEnv) await this.env.close();
@@ -354,6 +449,15 @@ export class LmdbEngine implements Engine {
    * so does a commit that fails later, whether or not anyone awaits it.
    */
   private write(queue: () => CommitPromise | Promise<void>, onVisible?: () => void): CommitPromise {
+    // Gathered writes come first, as they were made first.
+    this.queueGathered();
+    return this.queueWrite(queue, onVisible);
+  }
+
+  private queueWrite(
+    queue: () => CommitPromise | Promise<void>,
+    onVisible?: () => void,
+  ): CommitPromise {
     let commit: CommitPromise;
     try {
       commit = queue() as CommitPromise;
@@ -379,6 +483,7 @@ export class LmdbEngine implements Engine {
 
   /** Resolves once the last queued write (and so every earlier one) is on stable storage. */
   async flushed(): Promise<void> {
+    this.queueGathered();
     const commit = this.lastCommit;
     if (commit !== undefined) await this.settle(commit, true);
   }
@@ -414,10 +519,10 @@ export class LmdbEngine implements Engine {
 /** Opens (creating if needed) the lmdb engine kept in `dir`. */
 export async function openLmdbEngine(opts: { dir: string; env?: LmdbEnvOptions }): Promise<Engine> {
   // Beside a separate WAL nothing waits for the engine's commits but a term/vote change
-  // (rare), so lmdb may gather them: one transaction, and one flush, per ~10 ms instead of
-  // one per Ready, each of which competed with the WAL's fdatasync for the disk.
-  const env = openLmdbEnv(opts.dir, { commitDelayMs: ENGINE_COMMIT_DELAY_MS, ...opts.env });
-  return LmdbEngine.attach(env, { where: opts.dir, ownsEnv: true });
+  // (rare), so the engine gathers them: one transaction, and one flush, per ~10 ms instead of
+  // one or two per Ready, each of which costs CPU and competes with the WAL's fdatasync.
+  const env = openLmdbEnv(opts.dir, opts.env);
+  return LmdbEngine.attach(env, { where: opts.dir, ownsEnv: true, gatherMs: ENGINE_GATHER_MS });
 }
 
 function isCommandEntry(e: Entry): boolean {
