@@ -128,7 +128,7 @@ export class PeerSimChecks implements DiskWatch, NetworkWatch {
       this.core.observeState(node, st.term, leader, st.commit);
       if (leader) this.core.leaderLog(node, st.term);
       const b = this.before.get(node);
-      if (leader && b !== undefined && b.leader && b.term === st.term && st.commit > b.commit) {
+      if (leader && b?.leader === true && b.term === st.term && st.commit > b.commit) {
         this.commitMoved(node, st.term, st.commit);
       }
       this.before.set(node, { leader, term: st.term, commit: st.commit });
