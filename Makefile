@@ -83,9 +83,9 @@ LEADER_STARTS_ARGS ?=
 leader-starts: build
 	node dist/src/e2e/leader-starts.js $(LEADER_STARTS_ARGS)
 
-# rafttoy-kv under SIGKILL/restart, SIGSTOP/SIGCONT and leader kills for 2 minutes, the
-# clients' history checked for linearizability (make test runs a 20 s version). Component
-# flags after --, e.g. make jepsen JEPSEN_ARGS="--seed 7 -- --pipeline async-apply".
+# rafttoy-kv under SIGKILL/restart, SIGSTOP/SIGCONT, leader kills, partitions and member
+# changes for 2 minutes, the clients' history checked for linearizability (make test runs two
+# 20 s versions). E.g. make jepsen JEPSEN_ARGS="--nodes 5 --seed 7 -- --pipeline async-apply".
 JEPSEN_ARGS ?=
 jepsen: build
 	mkdir -p results

@@ -86,6 +86,10 @@ export class FakeKvCluster implements ClusterControl {
     await this.listen(node);
   }
 
+  async settled(): Promise<boolean> {
+    return true;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.staleTimer);
     for (let i = 0; i < this.size; i++) {

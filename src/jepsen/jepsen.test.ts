@@ -44,19 +44,33 @@ test("recoveries are summarised per fault kind; one that never recovered leaves 
     anomalies: 0,
     writeAvailability: 1,
     recoveries: [
-      { kind: "kill", node: 0, recoveryUs: 300 },
-      { kind: "pause", node: 1, recoveryUs: 50 },
+      { kind: "kill", node: 0, recoveryUs: 300, caughtUpUs: 2000 },
+      { kind: "pause", node: 1, recoveryUs: 50, caughtUpUs: 10 },
       { kind: "kill", node: 2, recoveryUs: 100 },
       { kind: "member", node: 1, recoveryUs: 10 },
       { kind: "member", node: 2, recoveryUs: null },
-      { kind: "kill", node: 1, recoveryUs: 200 },
-      { kind: "kill", node: 1, recoveryUs: 900 },
+      { kind: "kill", node: 1, recoveryUs: 200, caughtUpUs: 1000 },
+      { kind: "kill", node: 1, recoveryUs: 900, caughtUpUs: null },
     ],
   };
   assert.deepEqual(recoveryByKind(report), [
-    { kind: "kill", faults: 4, medianUs: 250, maxUs: 900 },
-    { kind: "pause", faults: 1, medianUs: 50, maxUs: 50 },
-    { kind: "member", faults: 2, medianUs: 10, maxUs: null },
+    {
+      kind: "kill",
+      faults: 4,
+      medianUs: 250,
+      maxUs: 900,
+      caughtUpMedianUs: 1500,
+      caughtUpMaxUs: null,
+    },
+    { kind: "pause", faults: 1, medianUs: 50, maxUs: 50, caughtUpMedianUs: 10, caughtUpMaxUs: 10 },
+    {
+      kind: "member",
+      faults: 2,
+      medianUs: 10,
+      maxUs: null,
+      caughtUpMedianUs: null,
+      caughtUpMaxUs: null,
+    },
   ]);
 });
 
@@ -168,5 +182,8 @@ test("a short run against a real rafttoy-kv cluster under partitions and a membe
   // would recover at once from every partition-leader fault.
   const isolations = outcome.report.recoveries.filter((r) => r.kind === "partition-leader");
   assert.ok(isolations.length > 0, "seed 11 isolates the leader once");
+  // Every fault healed before the run ended was followed by the whole cluster catching up.
+  for (const f of outcome.faults.slice(0, -1))
+    assert.notEqual(f.caughtUpUs, null, `${f.kind} node ${f.node + 1}`);
   for (const r of isolations) assert.ok((r.recoveryUs ?? Infinity) > 100_000, JSON.stringify(r));
 });

@@ -34,13 +34,27 @@ export interface ClusterControl {
   removeMember(node: number): Promise<void>;
   /** Starts node i again empty, under a new id, joining the cluster; resolves once it votes. */
   addMember(node: number): Promise<void>;
+  /**
+   * Resolves true once every node is up, all name one leader, and each has applied what
+   * that leader had committed when first asked; false if not within `timeoutMs`.
+   */
+  settled(timeoutMs: number): Promise<boolean>;
 }
+
+/** How long the nemesis waits, after healing, for the cluster to catch up. */
+export const SETTLE_MS = 30_000;
 
 export interface Fault {
   kind: FaultKind;
   node: number;
   /** A partition's sides, e.g. "1 | 2 3". */
   shape?: string;
+  /**
+   * Microseconds from the heal until every node had caught up (ClusterControl.settled);
+   * null: not within SETTLE_MS, or the run ended first. The next fault waits for it, so
+   * faults do not pile up on a node still restarting.
+   */
+  caughtUpUs: number | null;
   /** Microseconds on the recorder's clock: when it was applied and when it was healed. */
   start: number;
   end: number;
@@ -103,8 +117,13 @@ export async function runNemesis(
       else await cluster.restart(node);
     }
     const end = now();
-    log(`nemesis: healed node ${node + 1} after ${((end - start) / 1e6).toFixed(1)} s`);
-    faults.push({ kind, node, start, end, ...(shape === undefined ? {} : { shape }) });
+    const settled =
+      !stopping && (await Promise.race([cluster.settled(SETTLE_MS), stop.then(() => false)]));
+    const caughtUpUs = settled ? now() - end : null;
+    log(
+      `nemesis: healed node ${node + 1} after ${((end - start) / 1e6).toFixed(1)} s; ${caughtUpUs === null ? "not caught up" : `all caught up ${(caughtUpUs / 1000).toFixed(0)} ms later`}`,
+    );
+    faults.push({ kind, node, start, end, ...(shape === undefined ? {} : { shape }), caughtUpUs });
     await sleep(options.calmMs);
   }
   return faults;

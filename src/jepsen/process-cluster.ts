@@ -38,6 +38,25 @@ interface Node {
   lastLine?: string;
 }
 
+interface NodeView {
+  id: number;
+  leader: number;
+  commitIndex: number;
+  appliedIndex: number;
+}
+
+/** A node's GET /cluster, or undefined when it does not answer within a second. */
+async function clusterInfo(httpPort: number): Promise<NodeView | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/cluster`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    return (await res.json()) as NodeView;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long a membership change may take before the run gives up on it. */
 const MEMBER_CHANGE_MS = 60_000;
 
@@ -45,6 +64,7 @@ export class ProcessCluster implements ClusterControl {
   private readonly nodes: Node[] = [];
   /** Every id's Raft address, id 1 first (removed ids keep theirs): what --peers lists. */
   private readonly addresses: string[] = [];
+  private stopping = false;
 
   private constructor(
     readonly size: number,
@@ -177,7 +197,25 @@ export class ProcessCluster implements ClusterControl {
     );
   }
 
+  async settled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let target: number | undefined;
+    while (!this.stopping && Date.now() < deadline) {
+      const infos = await Promise.all(this.nodes.map((n) => clusterInfo(n.httpPort)));
+      const leader = infos[0]?.leader ?? 0;
+      const agreed = leader !== 0 && infos.every((i) => i !== undefined && i.leader === leader);
+      const leading = infos.find((i) => i?.id === leader);
+      if (agreed && leading !== undefined) {
+        target ??= leading.commitIndex;
+        if (infos.every((i) => (i?.appliedIndex ?? 0) >= (target as number))) return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     for (let i = 0; i < this.size; i++) {
       await this.resume(i);
       await this.kill(i);

@@ -14,7 +14,13 @@ export interface RunReport {
   /** Share of one-second slices of the run in which at least one write completed ok. */
   writeAvailability: number;
   /** Per fault: microseconds from its start until a write invoked after it completed ok (null: never). */
-  recoveries: { kind: Fault["kind"]; node: number; recoveryUs: number | null }[];
+  recoveries: {
+    kind: Fault["kind"];
+    node: number;
+    recoveryUs: number | null;
+    /** Heal → every node caught up (Fault.caughtUpUs); absent in reports built before it. */
+    caughtUpUs?: number | null;
+  }[];
 }
 
 const WRITES = new Set(["set", "del", "incr", "push", "pop"]);
@@ -35,7 +41,12 @@ export function buildReport(
     for (const w of writes)
       if (w.invoke >= f.start && (best === null || (w.complete as number) < best))
         best = w.complete as number;
-    return { kind: f.kind, node: f.node, recoveryUs: best === null ? null : best - f.start };
+    return {
+      kind: f.kind,
+      node: f.node,
+      recoveryUs: best === null ? null : best - f.start,
+      caughtUpUs: f.caughtUpUs,
+    };
   });
   return {
     operations: records.length,
@@ -56,20 +67,41 @@ function median(sorted: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Per fault kind: how many, and the median and largest recovery (null: one never recovered). */
-export function recoveryByKind(
-  report: RunReport,
-): { kind: Fault["kind"]; faults: number; medianUs: number | null; maxUs: number | null }[] {
+/** Median and largest of `values`; null where there is none, and max null if any is null. */
+function spread(values: readonly (number | null)[]): { median: number | null; max: number | null } {
+  const done = values.filter((us): us is number => us !== null).sort((a, b) => a - b);
+  if (done.length === 0) return { median: null, max: null };
+  return {
+    median: median(done),
+    max: done.length < values.length ? null : (done[done.length - 1] as number),
+  };
+}
+
+export interface KindSummary {
+  kind: Fault["kind"];
+  faults: number;
+  /** Fault start → first write invoked after it ok (null: one never recovered). */
+  medianUs: number | null;
+  maxUs: number | null;
+  /** Heal → every node caught up (null: one never did, or none was measured). */
+  caughtUpMedianUs: number | null;
+  caughtUpMaxUs: number | null;
+}
+
+/** Per fault kind: how many, and the median and largest recovery and catch-up. */
+export function recoveryByKind(report: RunReport): KindSummary[] {
   const kinds = [...new Set(report.recoveries.map((r) => r.kind))];
   return kinds.map((kind) => {
-    const all = report.recoveries.filter((r) => r.kind === kind).map((r) => r.recoveryUs);
-    const done = all.filter((us): us is number => us !== null).sort((a, b) => a - b);
-    const never = done.length < all.length;
+    const of = report.recoveries.filter((r) => r.kind === kind);
+    const recovery = spread(of.map((r) => r.recoveryUs));
+    const caughtUp = spread(of.map((r) => r.caughtUpUs ?? null));
     return {
       kind,
-      faults: all.length,
-      medianUs: done.length === 0 ? null : median(done),
-      maxUs: never || done.length === 0 ? null : (done[done.length - 1] as number),
+      faults: of.length,
+      medianUs: recovery.median,
+      maxUs: recovery.max,
+      caughtUpMedianUs: caughtUp.median,
+      caughtUpMaxUs: caughtUp.max,
     };
   });
 }
@@ -87,7 +119,7 @@ export function formatReport(report: RunReport): string[] {
     `recovery (fault start → first write invoked after it ok): ${rec.length === 0 ? "no faults" : rec.join(", ")}`,
     ...recoveryByKind(report).map((k) => {
       const ms = (us: number | null) => (us === null ? "never" : `${(us / 1000).toFixed(0)} ms`);
-      return `  ${k.kind}: ${k.faults} fault(s), recovery median ${ms(k.medianUs)}, max ${ms(k.maxUs)}`;
+      return `  ${k.kind}: ${k.faults} fault(s), recovery median ${ms(k.medianUs)}, max ${ms(k.maxUs)}; all caught up after the heal: median ${ms(k.caughtUpMedianUs)}, max ${ms(k.caughtUpMaxUs)}`;
     }),
   ];
 }
