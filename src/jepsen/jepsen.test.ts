@@ -113,6 +113,36 @@ test("a run against a linearizable stand-in under kills, pauses, partitions and 
   }
 });
 
+test("a fault the cluster cannot be given ends the faults, not the run: the history is still checked", async () => {
+  class BrokenSwitch extends FakeKvCluster {
+    override async partition(): Promise<void> {
+      throw new Error("node 2 is not answering");
+    }
+  }
+  const cluster = new BrokenSwitch(3);
+  await cluster.start();
+  const lines: string[] = [];
+  try {
+    const outcome = await runJepsen(cluster, () => cluster.targets(), {
+      durationMs: 1500,
+      workload: { clients: 2, registers: 1, timeoutMs: 300, seed: 5 },
+      nemesis: { kinds: ["partition-split"], seed: 5, faultMs: 100, calmMs: 100 },
+      log: (line) => lines.push(line),
+    });
+    assert.equal(outcome.report.verdict, "linearizable");
+    assert.equal(outcome.faults.length, 0);
+    assert.ok(outcome.report.operations > 0);
+    assert.ok(
+      lines.some((l) =>
+        /partition-split .* failed, no more faults: node 2 is not answering/.test(l),
+      ),
+      lines.join("\n"),
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test("a run against a stand-in that serves stale reads finds the anomaly", async () => {
   const cluster = new FakeKvCluster(3, { staleReads: true });
   await cluster.start();

@@ -98,23 +98,35 @@ export async function runNemesis(
     if (kind === "member" && node === leader) node = (node + 1) % cluster.size;
     let shape: string | undefined;
     const start = now();
+    const applyFault = async () => {
+      try {
+        if (isPartition(kind)) {
+          const plan = planPartition(kind, cluster.size, leader, random);
+          node = plan.node;
+          shape = plan.shape;
+          await cluster.partition(plan.cuts);
+        } else if (kind === "pause") await cluster.pause(node);
+        else if (kind === "member") await cluster.removeMember(node);
+        else await cluster.kill(node);
+        log(`nemesis: ${kind} node ${node + 1}${shape === undefined ? "" : ` (${shape})`}`);
+        await sleep(options.faultMs);
+      } finally {
+        // Healed even when the run is being stopped or the fault failed half-way.
+        if (isPartition(kind)) await cluster.heal();
+        else if (kind === "pause") await cluster.resume(node);
+        else if (kind === "member") await cluster.addMember(node);
+        else await cluster.restart(node);
+      }
+    };
     try {
-      if (isPartition(kind)) {
-        const plan = planPartition(kind, cluster.size, leader, random);
-        node = plan.node;
-        shape = plan.shape;
-        await cluster.partition(plan.cuts);
-      } else if (kind === "pause") await cluster.pause(node);
-      else if (kind === "member") await cluster.removeMember(node);
-      else await cluster.kill(node);
-      log(`nemesis: ${kind} node ${node + 1}${shape === undefined ? "" : ` (${shape})`}`);
-      await sleep(options.faultMs);
-    } finally {
-      // Healed even when the run is being stopped or the fault failed half-way.
-      if (isPartition(kind)) await cluster.heal();
-      else if (kind === "pause") await cluster.resume(node);
-      else if (kind === "member") await cluster.addMember(node);
-      else await cluster.restart(node);
+      await applyFault();
+    } catch (err) {
+      // A fault the cluster could not be given (a node that never came up): the history so
+      // far is still checked, with no more faults.
+      log(
+        `nemesis: ${kind} node ${node + 1} failed, no more faults: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      break;
     }
     const end = now();
     const settled =

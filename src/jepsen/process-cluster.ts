@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../transport/free-ports.js";
 import type { ClusterControl } from "./nemesis.js";
-import { RespConnection, RespError } from "./resp-client.js";
+import { RespConnection, RespError, RespUnknown } from "./resp-client.js";
 import type { Target } from "./workload.js";
 
 export const KV_BIN = resolve(
@@ -56,6 +56,9 @@ async function clusterInfo(httpPort: number): Promise<NodeView | undefined> {
     return undefined;
   }
 }
+
+/** How long an admin command is retried while its node is not answering yet. */
+const ADMIN_RETRY_MS = 15_000;
 
 /** How long a membership change may take before the run gives up on it. */
 const MEMBER_CHANGE_MS = 60_000;
@@ -258,16 +261,28 @@ export class ProcessCluster implements ClusterControl {
     n.child = child;
   }
 
-  /** One admin command to slot `slot`; a node that is down has nothing to set or heal. */
+  /**
+   * One admin command to slot `slot`; a node that is down has nothing to set or heal. A node
+   * still starting (its RESP port not yet bound) is retried for ADMIN_RETRY_MS; a refusal
+   * is not retried.
+   */
   private async admin(slot: number, args: string[]): Promise<void> {
     const n = this.nodes[slot] as Node;
-    if (n.child === undefined || n.child.exitCode !== null) return;
-    const c = new RespConnection("127.0.0.1", n.respPort);
-    try {
-      const reply = await c.command(args, 5000);
-      if (reply instanceof RespError) throw new Error(`node ${n.id}: ${args[0]}: ${reply.message}`);
-    } finally {
-      c.close();
+    const deadline = Date.now() + ADMIN_RETRY_MS;
+    for (;;) {
+      if (n.child === undefined || n.child.exitCode !== null) return;
+      const c = new RespConnection("127.0.0.1", n.respPort);
+      try {
+        const reply = await c.command(args, 5000);
+        if (reply instanceof RespError)
+          throw new Error(`node ${n.id}: ${args[0]}: ${reply.message}`);
+        return;
+      } catch (err) {
+        if (!(err instanceof RespUnknown) || Date.now() > deadline) throw err;
+      } finally {
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
