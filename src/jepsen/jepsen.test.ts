@@ -193,25 +193,20 @@ test("a short run against a real rafttoy-kv cluster (SIGKILL, SIGSTOP, leader ki
 });
 
 test("a short run against a real rafttoy-kv cluster under partitions and a member change is linearizable", async (t) => {
-  const outcome = await realRun(
-    ["partition-leader", "partition-split", "partition-bridge", "member"],
-    11,
-    { faultMs: 2000, calmMs: 1500 },
-  );
+  // Seed 7 draws partition-leader first and member second, however few faults a loaded
+  // machine fits into the 20 s (the partition shapes themselves are partitions.test's).
+  const outcome = await realRun(["partition-leader", "member"], 7, { faultMs: 2000, calmMs: 1500 });
   if (outcome === undefined) {
     t.skip("rafttoy-kv is not built in this tree yet");
     return;
   }
   const kinds = new Set(outcome.faults.map((f) => f.kind));
   assert.ok(kinds.has("member"), `faults: ${[...kinds].join(", ")}`);
-  assert.ok(
-    [...kinds].some((k) => k.startsWith("partition-")),
-    `faults: ${[...kinds].join(", ")}`,
-  );
+  assert.ok(kinds.has("partition-leader"), `faults: ${[...kinds].join(", ")}`);
   // Isolating the leader must cost writes for a while: a cluster that ignored the switch
   // would recover at once from every partition-leader fault.
   const isolations = outcome.report.recoveries.filter((r) => r.kind === "partition-leader");
-  assert.ok(isolations.length > 0, "seed 11 isolates the leader once");
+  assert.ok(isolations.length > 0, "seed 7 isolates the leader");
   // Every fault healed before the run ended was followed by the whole cluster catching up.
   for (const f of outcome.faults.slice(0, -1))
     assert.notEqual(f.caughtUpUs, null, `${f.kind} node ${f.node + 1}`);
