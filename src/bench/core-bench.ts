@@ -7,6 +7,8 @@
 //   npm run bench:core          (node dist/src/bench/core-bench.js [--time ms])
 import { pathToFileURL } from "node:url";
 import { Bench } from "tinybench";
+import { type CommandSpec, intInRange, runCommand, text } from "../command/command.js";
+import { UsageError } from "../errors/errors.js";
 import { MemoryStorage } from "../raft/memory-storage.js";
 import { RawNode } from "../raft/rawnode.js";
 import { SeededRng } from "../raft/rng.js";
@@ -120,35 +122,44 @@ export async function runCoreBench(
   return results;
 }
 
-/** `--time ms` (per case) and `--batch n` (one case only); anything else is refused. */
-function parseArgs(args: readonly string[]): { timeMs: number; batches: readonly number[] } {
-  let timeMs = 2000;
-  let batches: readonly number[] = BATCHES;
-  for (let i = 0; i < args.length; i += 2) {
-    const value = Number(args[i + 1]);
-    if (args[i] === "--time" && Number.isFinite(value) && value > 0) timeMs = value;
-    else if (args[i] === "--batch" && Number.isSafeInteger(value) && value > 0) batches = [value];
-    else throw new Error(`bad argument "${args[i]}"; use --time <ms> and --batch <n>`);
-  }
-  return { timeMs, batches };
-}
+/** `--time ms` (per case) and `--batch n` (one case only). */
+const CORE_BENCH: CommandSpec<{ timeMs: number; batches: readonly number[] }> = {
+  name: "core-bench",
+  usage: `$0 [--time MS] [--batch N]
+
+The Raft core's speed of light: three RawNodes in one process, no I/O, ${PAYLOAD_BYTES}-byte proposals; one Go-style line per batch size.`,
+  flags: (y) =>
+    y
+      .option("time", { type: "string", describe: "milliseconds per case (default 2000)" })
+      .option("batch", {
+        type: "string",
+        describe: `run this batch size only (default ${BATCHES.join(", ")})`,
+      }),
+  read: (raw) => {
+    const time = text(raw, "time");
+    const timeMs = time === undefined ? 2000 : Number(time);
+    if (!Number.isFinite(timeMs) || timeMs <= 0) {
+      throw new UsageError(`--time must be a number of milliseconds above 0, got "${time}"`);
+    }
+    const batch = text(raw, "batch");
+    const batches =
+      batch === undefined ? BATCHES : [intInRange("batch", batch, 1, Number.MAX_SAFE_INTEGER)];
+    return { timeMs, batches };
+  },
+};
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`core-bench: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
-  for (const r of await runCoreBench(parsed.timeMs, parsed.batches)) {
-    const name = withParallelism(`BenchmarkCore/batch=${r.batch}/bytes=${PAYLOAD_BYTES}`);
-    const mbPerSec = (PAYLOAD_BYTES * 1e3) / r.nsPerOp;
-    process.stdout.write(
-      `${formatGoBenchLine(name, r.proposals, [
-        { value: r.nsPerOp, unit: "ns/op" },
-        { value: mbPerSec, unit: "MB/s" },
-      ])}\n`,
-    );
-  }
+  process.exitCode = await runCommand(CORE_BENCH, process.argv.slice(2), async (parsed) => {
+    for (const r of await runCoreBench(parsed.timeMs, parsed.batches)) {
+      const name = withParallelism(`BenchmarkCore/batch=${r.batch}/bytes=${PAYLOAD_BYTES}`);
+      const mbPerSec = (PAYLOAD_BYTES * 1e3) / r.nsPerOp;
+      process.stdout.write(
+        `${formatGoBenchLine(name, r.proposals, [
+          { value: r.nsPerOp, unit: "ns/op" },
+          { value: mbPerSec, unit: "MB/s" },
+        ])}\n`,
+      );
+    }
+    return 0;
+  });
 }

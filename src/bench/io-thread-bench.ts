@@ -18,6 +18,14 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import {
+  type CommandSpec,
+  choiceList,
+  positiveIntList,
+  runCommand,
+  text,
+} from "../command/command.js";
+import { UsageError } from "../errors/errors.js";
 import { formatGoBenchLine, withParallelism } from "./go-format.js";
 import {
   type AtomicsWorkerData,
@@ -255,49 +263,37 @@ export async function runIoBench(opts: IoBenchOptions, emit: (l: string) => void
   }
 }
 
-export function parseIoBenchArgs(argv: readonly string[]): IoBenchOptions {
-  const opts: IoBenchOptions = {
-    modes: [...IO_MODES],
-    batches: [1, 16, 64],
-    timeMs: 2000,
-    dir: os.tmpdir(),
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    const ints = () =>
-      value.split(",").map((s) => {
-        const n = Number(s);
-        if (!Number.isSafeInteger(n) || n <= 0)
-          throw new Error(`${flag}: "${s}" is not a positive whole number`);
-        return n;
-      });
-    if (flag === "--mode") {
-      opts.modes = value.split(",").map((m) => {
-        if (!(IO_MODES as readonly string[]).includes(m)) {
-          throw new Error(`--mode: unknown mode "${m}": choose from ${IO_MODES.join(", ")}`);
-        }
-        return m as IoMode;
-      });
-    } else if (flag === "--batch") opts.batches = ints();
-    else if (flag === "--time") opts.timeMs = ints()[0]!;
-    else if (flag === "--dir") opts.dir = value;
-    else throw new Error(`unknown argument "${flag}": use --mode, --batch, --time, --dir`);
-  }
-  if (opts.batches.some((b) => b * BLOCK_BYTES > RING_BYTES / 2)) {
-    throw new Error(`--batch: at most ${RING_BYTES / 2 / BLOCK_BYTES} blocks of 4 KiB`);
-  }
-  return opts;
-}
+export const IO_BENCH: CommandSpec<IoBenchOptions> = {
+  name: "io-thread-bench",
+  usage: `$0 [--mode LIST] [--batch LIST] [--time MS] [--dir DIR]
+
+Writes batches of 4 KiB blocks and fdatasyncs them, one request at a time, by each way of keeping the event loop free.`,
+  flags: (y) =>
+    y
+      .option("mode", {
+        type: "string",
+        describe: `modes, comma-separated (default ${IO_MODES.join(",")})`,
+      })
+      .option("batch", { type: "string", describe: "4 KiB blocks per write (default 1,16,64)" })
+      .option("time", { type: "string", describe: "milliseconds per case (default 2000)" })
+      .option("dir", { type: "string", describe: "where the file goes (default the OS temp dir)" }),
+  read: (raw) => {
+    const batches = positiveIntList(raw, "batch") ?? [1, 16, 64];
+    if (batches.some((b) => b * BLOCK_BYTES > RING_BYTES / 2)) {
+      throw new UsageError(`--batch: at most ${RING_BYTES / 2 / BLOCK_BYTES} blocks of 4 KiB`);
+    }
+    return {
+      modes: choiceList(raw, "mode", "mode", IO_MODES) ?? [...IO_MODES],
+      batches,
+      timeMs: positiveIntList(raw, "time")?.[0] ?? 2000,
+      dir: text(raw, "dir") ?? os.tmpdir(),
+    };
+  },
+};
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  let opts: IoBenchOptions;
-  try {
-    opts = parseIoBenchArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`io-thread-bench: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
-  await runIoBench(opts, (l) => process.stdout.write(`${l}\n`));
+  process.exitCode = await runCommand(IO_BENCH, process.argv.slice(2), async (opts) => {
+    await runIoBench(opts, (l) => process.stdout.write(`${l}\n`));
+    return 0;
+  });
 }

@@ -3,6 +3,8 @@
 // Prints Go-style lines; run with `node dist/src/bench/metrics-bench.js`.
 import os from "node:os";
 import { build } from "hdr-histogram-js";
+import { type CommandSpec, parseOrExit } from "../command/command.js";
+import { UsageError } from "../errors/errors.js";
 import { histogramBackend } from "../metrics/histogram.js";
 import { createMetrics, type Recorder } from "../metrics/metrics.js";
 import { APPEND_LATENCY } from "../metrics/names.js";
@@ -39,7 +41,25 @@ const cases: Array<[string, () => Recorder]> = [
     },
   ],
 ];
-const only = process.argv[2];
+const caseNames = cases.map(([name]) => name);
+const METRICS_BENCH: CommandSpec<{ only: string | undefined }> = {
+  name: "metrics-bench",
+  usage: `$0 [CASE]
+
+The cost of recording one value, per recorder (CASE: ${caseNames.join(", ")}; default all); Go-style lines.`,
+  flags: (y) => y,
+  words: { min: 0, max: 1, what: "case name" },
+  read: (_raw, words) => {
+    const only = words[0];
+    if (only !== undefined && !caseNames.includes(only)) {
+      throw new UsageError(
+        `unknown case ${JSON.stringify(only)}: choose from ${caseNames.join(", ")}`,
+      );
+    }
+    return { only };
+  },
+};
+const { only } = parseOrExit(METRICS_BENCH, process.argv.slice(2));
 for (const [name, make] of cases) {
   if (only !== undefined && only !== name) continue;
   const ns = nsPerRecord(make());

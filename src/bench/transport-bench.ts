@@ -8,7 +8,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createServer } from "node:net";
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
+import { type CommandSpec, intFlag, parseOrExit, type Raw, text } from "../command/command.js";
+import { UsageError } from "../errors/errors.js";
 import type { Entry, Message } from "../raft/types.js";
 import { EntryType, MessageType, makeMessage } from "../raft/types.js";
 import { decodeBatch } from "../transport/codec/decode.js";
@@ -19,36 +20,65 @@ import { TcpTransport } from "../transport/tcp-transport.js";
 const CORES = cpus().length;
 const MiB = 1024 * 1024;
 
-const { values } = parseArgs({
-  options: {
-    mode: { type: "string", default: "all" },
-    seconds: { type: "string", default: "3" },
-    entries: { type: "string", default: "1024" },
-    bytes: { type: "string", default: "280" },
-    window: { type: "string", default: String(16 * MiB) },
-    receiver: { type: "string" },
-    kind: { type: "string", default: "grpc" },
-    peers: { type: "string" },
+const MODES = ["all", "codec", "grpc", "tcp"] as const;
+
+interface TransportBenchOptions {
+  mode: (typeof MODES)[number];
+  seconds: number;
+  entries: number;
+  bytes: number;
+  window: number;
+  /** Set in the forked receiver only: its transport kind and the peers to serve. */
+  receiver: { kind: "grpc" | "tcp"; peers: string } | undefined;
+}
+
+function nonNegativeInt(raw: Raw, name: string, fallback: number): number {
+  return intFlag(raw, name, 0, Number.MAX_SAFE_INTEGER, fallback);
+}
+
+const TRANSPORT_BENCH: CommandSpec<TransportBenchOptions> = {
+  name: "transport-bench",
+  usage: `$0 [--mode all|codec|grpc|tcp] [--seconds S] [--entries N] [--bytes N] [--window BYTES]
+
+The wire codec's encode and decode cost per entry, and one-way MsgApp throughput through the gRPC and TCP transports to a forked receiver on loopback; Go-style lines.`,
+  flags: (y) =>
+    y
+      .option("mode", { type: "string", choices: MODES, describe: "what to measure (default all)" })
+      .option("seconds", { type: "string", describe: "seconds per transport case (default 3)" })
+      .option("entries", { type: "string", describe: "entries per MsgApp (default 1024)" })
+      .option("bytes", { type: "string", describe: "bytes per entry (default 280)" })
+      .option("window", {
+        type: "string",
+        describe: `gRPC flow-control window in bytes (default ${16 * MiB})`,
+      })
+      .option("receiver", { type: "string", hidden: true })
+      .option("kind", { type: "string", hidden: true })
+      .option("peers", { type: "string", hidden: true }),
+  read: (raw) => {
+    const secondsText = text(raw, "seconds") ?? "3";
+    const seconds = Number(secondsText);
+    if (!(seconds > 0)) {
+      throw new UsageError(`--seconds must be a positive number, got "${secondsText}"`);
+    }
+    return {
+      mode: (text(raw, "mode") ?? "all") as TransportBenchOptions["mode"],
+      seconds,
+      entries: nonNegativeInt(raw, "entries", 1024),
+      bytes: nonNegativeInt(raw, "bytes", 280),
+      window: nonNegativeInt(raw, "window", 16 * MiB),
+      receiver:
+        raw.receiver === undefined
+          ? undefined
+          : { kind: text(raw, "kind") === "tcp" ? "tcp" : "grpc", peers: text(raw, "peers") ?? "" },
+    };
   },
-});
+};
 
-function positiveInt(name: string, text: string | undefined): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    console.error(`--${name} must be a non-negative integer, got "${text}"`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const seconds = Number(values.seconds);
-if (!(seconds > 0)) {
-  console.error(`--seconds must be a positive number, got "${values.seconds}"`);
-  process.exit(2);
-}
-const entryCount = positiveInt("entries", values.entries);
-const entryBytes = positiveInt("bytes", values.bytes);
-const flowControlWindow = positiveInt("window", values.window);
+const values = parseOrExit(TRANSPORT_BENCH, process.argv.slice(2));
+const seconds = values.seconds;
+const entryCount = values.entries;
+const entryBytes = values.bytes;
+const flowControlWindow = values.window;
 
 function batchMessage(to: number, firstIndex: number): Message {
   const data = new Uint8Array(entryBytes).fill(0x5a);
@@ -238,12 +268,8 @@ async function benchTransport(kind: Kind): Promise<void> {
 }
 
 if (values.receiver !== undefined) {
-  await runReceiver(values.kind === "tcp" ? "tcp" : "grpc", parsePeers(values.peers ?? ""));
+  await runReceiver(values.receiver.kind, parsePeers(values.receiver.peers));
 } else {
-  if (!["all", "codec", "grpc", "tcp"].includes(values.mode ?? "")) {
-    console.error(`--mode must be all, codec, grpc or tcp, got "${values.mode}"`);
-    process.exit(2);
-  }
   if (values.mode === "all" || values.mode === "codec") benchCodec();
   if (values.mode === "all" || values.mode === "grpc") await benchTransport("grpc");
   if (values.mode === "all" || values.mode === "tcp") await benchTransport("tcp");

@@ -3,9 +3,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { parseCommand } from "../command/command.js";
 import { openEngine } from "../storage/engine/registry.js";
 import { ENGINE_COST_WARMUP_ENTRIES, measureEngineCost } from "./engine-cost.js";
-import { parseWalBenchArgs, runWalBench, WAL_BATCHES, WAL_BYTES } from "./wal-bench.js";
+import {
+  runWalBench,
+  WAL_BATCHES,
+  WAL_BENCH,
+  WAL_BYTES,
+  type WalBenchOptions,
+} from "./wal-bench.js";
+
+function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
+  const parsed = parseCommand(WAL_BENCH, argv);
+  if (!("options" in parsed)) throw new Error("--help was not asked for");
+  return parsed.options;
+}
 
 test("wal bench flags: defaults, comma lists, and one-line errors", () => {
   const d = parseWalBenchArgs([]);
@@ -22,7 +35,10 @@ test("wal bench flags: defaults, comma lists, and one-line errors", () => {
     () => parseWalBenchArgs(["--batch", "0"]),
     /--batch: "0" is not a positive whole number/,
   );
-  assert.throws(() => parseWalBenchArgs(["--bench", "x"]), /unknown argument "--bench": use --wal/);
+  assert.throws(
+    () => parseWalBenchArgs(["--bench", "x"]),
+    /unknown flag --bench: remove it \(run with --help for the flags\)/,
+  );
   assert.throws(() => parseWalBenchArgs(["--bytes"]), /--bytes needs a value/);
   assert.deepEqual([d.engines, d.everyMs], [[], 2]);
   const e = parseWalBenchArgs(["--wal", "none", "--engine", "mem,lmdb", "--every", "0"]);

@@ -16,6 +16,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Bench } from "tinybench";
+import {
+  type CommandSpec,
+  choiceList,
+  positiveIntList,
+  runCommand,
+  text,
+} from "../command/command.js";
 import { type Entry, EntryType } from "../raft/types.js";
 import { engineKinds, openEngine } from "../storage/engine/registry.js";
 import { openWal, walKinds } from "../storage/wal/registry.js";
@@ -47,78 +54,54 @@ export interface WalBenchLine {
   metrics: BenchMetric[];
 }
 
-const FLAGS = ["wal", "batch", "bytes", "time", "dir", "engine", "every"] as const;
 /** Default pause between an engine case's batches: about a Ready's pace in a busy cluster. */
 const DEFAULT_EVERY_MS = 2;
 
-function positiveInts(flag: string, value: string): number[] {
-  return value.split(",").map((s) => {
-    const n = Number(s);
-    if (!Number.isSafeInteger(n) || n <= 0) {
-      throw new Error(`--${flag}: "${s}" is not a positive whole number (e.g. --${flag} 1,64)`);
-    }
-    return n;
-  });
-}
+export const WAL_BENCH: CommandSpec<WalBenchOptions> = {
+  name: "wal-bench",
+  usage: `$0 [--wal LIST|none] [--batch LIST] [--bytes LIST] [--time MS] [--dir DIR] [--engine LIST] [--every MS]
 
-/** Parses the flags; an unknown flag or bad value is a one-line error saying what to change. */
-export function parseWalBenchArgs(argv: readonly string[]): WalBenchOptions {
-  const opts: WalBenchOptions = {
-    wals: [...walKinds],
-    batches: [...WAL_BATCHES],
-    bytes: [...WAL_BYTES],
-    timeMs: 700,
-    dir: os.tmpdir(),
-    engines: [],
-    everyMs: DEFAULT_EVERY_MS,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = arg.startsWith("--") ? arg.slice(2, eq < 0 ? undefined : eq) : "";
-    if (!(FLAGS as readonly string[]).includes(flag)) {
-      throw new Error(`unknown argument "${arg}": use ${FLAGS.map((f) => `--${f}`).join(", ")}`);
-    }
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value === "") throw new Error(`--${flag} needs a value`);
-    switch (flag) {
-      case "wal":
-        opts.wals = value === "none" ? [] : value.split(",");
-        for (const w of opts.wals) {
-          if (!walKinds.includes(w)) {
-            throw new Error(`--wal: unknown wal "${w}": choose from ${walKinds.join(", ")}`);
-          }
-        }
-        break;
-      case "batch":
-        opts.batches = positiveInts(flag, value);
-        break;
-      case "bytes":
-        opts.bytes = positiveInts(flag, value);
-        break;
-      case "time":
-        opts.timeMs = positiveInts(flag, value)[0]!;
-        break;
-      case "dir":
-        opts.dir = value;
-        break;
-      case "engine":
-        opts.engines = value.split(",");
-        for (const e of opts.engines) {
-          if (!engineKinds.includes(e)) {
-            throw new Error(
-              `--engine: unknown engine "${e}": choose from ${engineKinds.join(", ")}`,
-            );
-          }
-        }
-        break;
-      case "every":
-        opts.everyMs = value === "0" ? 0 : positiveInts(flag, value)[0]!;
-        break;
-    }
-  }
-  return opts;
-}
+Appends batches of entries to each WAL and syncs them: the floors first, then one Go-style line per case; with --engine, what applying costs each engine.`,
+  flags: (y) =>
+    y
+      .option("wal", {
+        type: "string",
+        describe: `WALs, comma-separated, or none (default ${walKinds.join(",")})`,
+      })
+      .option("batch", {
+        type: "string",
+        describe: `entries per append (default ${WAL_BATCHES.join(",")})`,
+      })
+      .option("bytes", {
+        type: "string",
+        describe: `bytes per entry (default ${WAL_BYTES.join(",")})`,
+      })
+      .option("time", { type: "string", describe: "milliseconds per case (default 700)" })
+      .option("dir", { type: "string", describe: "where the files go (default the OS temp dir)" })
+      .option("engine", {
+        type: "string",
+        describe: `engines whose apply cost is measured, comma-separated (default none): ${engineKinds.join(", ")}`,
+      })
+      .option("every", {
+        type: "string",
+        describe: `milliseconds between the engine cases' batches, 0 for none (default ${DEFAULT_EVERY_MS})`,
+      }),
+  read: (raw) => {
+    const every = text(raw, "every");
+    return {
+      wals:
+        text(raw, "wal") === "none"
+          ? []
+          : (choiceList(raw, "wal", "wal", walKinds) ?? [...walKinds]),
+      batches: positiveIntList(raw, "batch") ?? [...WAL_BATCHES],
+      bytes: positiveIntList(raw, "bytes") ?? [...WAL_BYTES],
+      timeMs: positiveIntList(raw, "time")?.[0] ?? 700,
+      dir: text(raw, "dir") ?? os.tmpdir(),
+      engines: choiceList(raw, "engine", "engine", engineKinds) ?? [],
+      everyMs: every === "0" ? 0 : (positiveIntList(raw, "every")?.[0] ?? DEFAULT_EVERY_MS),
+    };
+  },
+};
 
 async function measure(
   timeMs: number,
@@ -270,12 +253,8 @@ export async function runWalBench(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  let opts: WalBenchOptions;
-  try {
-    opts = parseWalBenchArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`wal-bench: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
-  await runWalBench(opts, (l) => process.stdout.write(`${l}\n`));
+  process.exitCode = await runCommand(WAL_BENCH, process.argv.slice(2), async (opts) => {
+    await runWalBench(opts, (l) => process.stdout.write(`${l}\n`));
+    return 0;
+  });
 }

@@ -1,6 +1,6 @@
 // rafttoy-check's command line: a history file in, a verdict out.
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { type CommandSpec, flag, intFlag, runCommand } from "../command/command.js";
 import { checkHistory, DEFAULT_MAX_STEPS } from "./check.js";
 import { formatResult } from "./format.js";
 import { HistoryError, parseHistory } from "./history.js";
@@ -12,14 +12,15 @@ export interface CheckIo {
   stdin: () => Promise<string>;
 }
 
-export const CHECK_HELP = `Usage: rafttoy-check HISTORY.jsonl [--json] [--no-window] [--max-steps N]
+const CHECK: CommandSpec<{ path: string; json: boolean; window: boolean; maxSteps: number }> = {
+  name: "rafttoy-check",
+  usage: `$0 HISTORY.jsonl [--json] [--no-window] [--max-steps N]
 
 Checks a client history of the rafttoy key-value service for linearizability, key by key,
 against the model of GET, SET, DEL, INCRBY, and the queue's RPUSH/LPUSH and LPOP/RPOP.
 Exit status: 0 linearizable, 1 not linearizable (each failing key's smallest failing
-window is printed), 2 unreadable input, 3 unknown (a search gave up at --max-steps).
-
-A history is JSON lines (# comments and blank lines skipped), either one line per operation
+window is printed), 2 unreadable input, 3 unknown (a search gave up at --max-steps).`,
+  epilog: `A history is JSON lines (# comments and blank lines skipped), either one line per operation
   {"process":1,"key":"k","f":"set","value":"v","invoke":10,"complete":25,"status":"ok","output":"OK"}
 or one line per event, as a recorder appends them (an invocation never completed is indeterminate)
   {"id":7,"event":"invoke","process":1,"key":"k","f":"get","time":10}
@@ -27,43 +28,43 @@ or one line per event, as a recorder appends them (an invocation never completed
 f: get | set (value) | del | incr (by, default 1) | push (value, end: right) | pop (end: left)
 status / event: ok (output = the reply: string, null for nil, integer, {"error":"wrong-type"})
   | fail (definitely not applied) | info (indeterminate: may take effect any time after
-  invoke, or never; no complete time needed). Times are microseconds on one shared clock.
+  invoke, or never; no complete time needed). Times are microseconds on one shared clock.`,
+  flags: (y) =>
+    y
+      .option("json", {
+        type: "boolean",
+        describe: "the verdict as JSON (counts, per-key results, violation windows)",
+      })
+      .option("window", {
+        type: "boolean",
+        default: true,
+        describe: "search for the smallest failing window (--no-window skips it)",
+      })
+      .option("max-steps", {
+        type: "string",
+        describe: `configurations a confirming search may explore per key (default ${DEFAULT_MAX_STEPS})`,
+      }),
+  words: { min: 1, max: 1, what: "history file (or - for stdin)" },
+  read: (raw, words) => ({
+    path: words[0]!,
+    json: flag(raw, "json"),
+    window: raw.window !== false,
+    maxSteps: intFlag(raw, "max-steps", 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_STEPS),
+  }),
+};
 
-  --json       the verdict as JSON (counts, per-key results, violation windows)
-  --no-window  skip the search for the smallest failing window
-  --max-steps  configurations a confirming search may explore per key (default 5000000)
-  -h, --help   this text
-`;
+export function checkMain(argv: readonly string[], io: CheckIo): Promise<number> {
+  return runCommand(CHECK, argv, (opts) => check(opts, io), {
+    stdout: (text) => io.out(text.trimEnd()),
+    stderr: (text) => io.err(text.trimEnd()),
+  });
+}
 
-export async function checkMain(argv: readonly string[], io: CheckIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    io.err(`rafttoy-check: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.out(CHECK_HELP.trimEnd());
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    io.err(
-      `rafttoy-check: need exactly one history file (or - for stdin), got ${parsed.positionals.length}`,
-    );
-    return 2;
-  }
-  const path = parsed.positionals[0] as string;
-  const maxSteps =
-    parsed.values["max-steps"] === undefined
-      ? DEFAULT_MAX_STEPS
-      : Number(parsed.values["max-steps"]);
-  if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
-    io.err(
-      `rafttoy-check: --max-steps must be a positive integer, got ${parsed.values["max-steps"]}`,
-    );
-    return 2;
-  }
+async function check(
+  opts: { path: string; json: boolean; window: boolean; maxSteps: number },
+  io: CheckIo,
+): Promise<number> {
+  const { path, maxSteps } = opts;
   let text: string;
   try {
     text = path === "-" ? await io.stdin() : await readFile(path, "utf8");
@@ -84,9 +85,9 @@ export async function checkMain(argv: readonly string[], io: CheckIo): Promise<n
     throw err;
   }
   const started = performance.now();
-  const result = checkHistory(history, { noWindow: parsed.values["no-window"] === true, maxSteps });
+  const result = checkHistory(history, { noWindow: !opts.window, maxSteps });
   const seconds = (performance.now() - started) / 1000;
-  if (parsed.values.json) {
+  if (opts.json) {
     io.out(
       JSON.stringify(
         {
@@ -110,18 +111,4 @@ export async function checkMain(argv: readonly string[], io: CheckIo): Promise<n
     io.out(`checked in ${seconds.toFixed(2)} s`);
   }
   return result.verdict === "linearizable" ? 0 : result.verdict === "violation" ? 1 : 3;
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: "boolean" },
-      "no-window": { type: "boolean" },
-      "max-steps": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }

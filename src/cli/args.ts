@@ -1,10 +1,11 @@
 // The binaries' flags, mapped onto the options types their components define (NodeOptions
 // in src/node/, LeaderOptions in src/bench/): this file only parses and checks text.
-import yargs, { type Argv } from "yargs";
+import type { Argv } from "yargs";
 import { type Benchtime, parseBenchtime } from "../bench/benchtime.js";
 import { DEFAULT_KEYS, type KeySpec, parseKeySpec } from "../bench/keys.js";
 import type { LeaderOptions } from "../bench/leader-options.js";
 import { DEFAULT_BYTES, DEFAULT_CONCS, selectCases } from "../bench/matrix.js";
+import { commandParser, flag, parseWith, type Raw, text } from "../command/command.js";
 import { InvariantViolation, USAGE_EXIT_CODE, UsageError } from "../errors/errors.js";
 import type { ComponentChoice, ComponentRegistries } from "../node/components.js";
 import type { NodeOptions, PeerAddress } from "../node/options.js";
@@ -27,7 +28,7 @@ export const processIo: CliIo = {
   exit: (code) => process.exit(code),
 };
 
-export { USAGE_EXIT_CODE, UsageError };
+export { flag, type Raw, text, USAGE_EXIT_CODE, UsageError };
 
 type Program = "rafttoy-follower" | "rafttoy-leader";
 
@@ -220,27 +221,15 @@ function build(
   argv: readonly string[],
 ): Argv {
   const spec = typeof program === "string" ? undefined : program;
-  let y = yargs()
-    .scriptName(spec?.name ?? (program as Program))
-    .usage(
-      spec !== undefined
-        ? spec.usage
-        : program === "rafttoy-leader"
-          ? "$0 --peers HOST:PORT,... --id N [flags]\n\nCampaigns until it leads, runs the selected benchmarks against the followers and prints one Go-style line per run."
-          : "$0 --peers HOST:PORT,... --id N [flags]\n\nServes as a Raft follower until stopped (SIGINT or SIGTERM).",
-    )
-    .strict()
-    .exitProcess(false)
-    .version(false)
-    .help("help")
-    .alias("help", "h")
-    .wrap(100)
-    .parserConfiguration({ "camel-case-expansion": false })
-    .fail((message: string | null, error: Error | undefined) => {
-      throw new UsageError(
-        explainYargsFailure(message ?? error?.message ?? "invalid arguments", argv),
-      );
-    });
+  let y = commandParser(
+    spec?.name ?? (program as Program),
+    spec !== undefined
+      ? spec.usage
+      : program === "rafttoy-leader"
+        ? "$0 --peers HOST:PORT,... --id N [flags]\n\nCampaigns until it leads, runs the selected benchmarks against the followers and prints one Go-style line per run."
+        : "$0 --peers HOST:PORT,... --id N [flags]\n\nServes as a Raft follower until stopped (SIGINT or SIGTERM).",
+    argv,
+  );
   y = nodeFlags(y, registries);
   if (spec !== undefined) {
     y = spec.flags(y).epilog(spec.epilog ? `${spec.epilog}\n\n${DURATIONS_NOTE}` : DURATIONS_NOTE);
@@ -248,45 +237,6 @@ function build(
     y = leaderFlags(y).epilog(`${BENCH_NOTE}\n\n${DURATIONS_NOTE}`);
   } else y = y.epilog(DURATIONS_NOTE);
   return y;
-}
-
-function explainYargsFailure(message: string, argv: readonly string[]): string {
-  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
-  if (unknown) {
-    // yargs names flags and stray words alike ("bogus"); the command line tells them apart.
-    const list = unknown[1]!
-      .split(", ")
-      .map((a) =>
-        argv.includes(a)
-          ? `argument ${JSON.stringify(a)}`
-          : a.length === 1
-            ? `flag -${a}`
-            : `flag --${a}`,
-      );
-    return `unknown ${list.join(", ")}: remove it (run with --help for the flags)`;
-  }
-  return `${message} (run with --help for the flags)`;
-}
-
-export type Raw = Record<string, unknown>;
-
-/** The value of a string flag, refusing repeats and a missing value. */
-export function text(raw: Raw, flag: string): string | undefined {
-  const value = raw[flag];
-  if (Array.isArray(value))
-    throw new UsageError(`--${flag} is given ${value.length} times: give it once`);
-  if (value === undefined) return undefined;
-  const s = String(value);
-  if (s.trim() === "") throw new UsageError(`--${flag} needs a value`);
-  return s;
-}
-
-/** The value of a boolean flag, refusing repeats (yargs would make them an array). */
-export function flag(raw: Raw, name: string): boolean {
-  const value = raw[name];
-  if (Array.isArray(value))
-    throw new UsageError(`--${name} is given ${value.length} times: give it once`);
-  return value === true;
 }
 
 function required(raw: Raw, flag: string, hint: string): string {
@@ -504,19 +454,18 @@ function parse<T>(
   try {
     checkBooleanSpellings(argv);
     const args = attachNegativeValues(argv);
-    let help: string | undefined;
-    const raw = build(program, registries, args).parseSync(
-      [...args],
-      {},
-      (_error, _argv, output) => {
-        if (output !== "") help = output;
-      },
-    ) as Raw;
-    if (help !== undefined || raw.help === true) {
-      io.stdout(`${help ?? ""}\n`);
+    const parsed = parseWith(build(program, registries, args), args);
+    if ("help" in parsed) {
+      io.stdout(`${parsed.help}\n`);
       return io.exit(0);
     }
-    return read(raw, registries);
+    const stray = (parsed.raw._ as unknown[])[0];
+    if (stray !== undefined) {
+      throw new UsageError(
+        `unknown argument ${JSON.stringify(String(stray))}: remove it (run with --help for the flags)`,
+      );
+    }
+    return read(parsed.raw, registries);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`${typeof program === "string" ? program : program.name}: ${error.message}\n`);
@@ -556,4 +505,38 @@ export function parseLeaderArgs(
   io: CliIo = processIo,
 ): LeaderOptions {
   return parse("rafttoy-leader", argv, registries, io, readLeaderOptions);
+}
+
+/** Ends a parse that was run only to learn its verdict. */
+class ParseEnded extends Error {}
+
+/**
+ * The usage error a node binary would print for `argv` (without its "name: " head), or
+ * undefined when the flags parse: for launchers (local-cluster, kv-cluster) that forward
+ * flags to the processes they start, so that a bad flag is refused before any starts.
+ * Placeholders stand for the flags the launcher itself adds (--peers, --id).
+ */
+export function forwardedFlagsError(
+  program: "rafttoy-leader" | ProgramSpec<unknown>,
+  argv: readonly string[],
+  registries: ComponentRegistries,
+): string | undefined {
+  let line: string | undefined;
+  const io: CliIo = {
+    stdout: () => {},
+    stderr: (text) => {
+      line = text.trimEnd();
+    },
+    exit: () => {
+      throw new ParseEnded();
+    },
+  };
+  const withPlaceholders = ["--peers", "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3", "--id", "1", ...argv];
+  try {
+    if (program === "rafttoy-leader") parseLeaderArgs(withPlaceholders, registries, io);
+    else parseProgramArgs(program, withPlaceholders, registries, io);
+  } catch (error) {
+    if (!(error instanceof ParseEnded)) throw error;
+  }
+  return line?.replace(/^[^:]+: /, "");
 }

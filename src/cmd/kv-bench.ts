@@ -9,6 +9,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  type CommandSpec,
+  choiceList,
+  intFlag,
+  parseOrExit,
+  positiveIntList,
+  text,
+} from "../command/command.js";
 import { freePorts } from "../transport/free-ports.js";
 import { KvCluster, type KvNode } from "./kv-cluster.js";
 import { processCpuSeconds } from "./process-cpu.js";
@@ -57,83 +65,60 @@ interface Options {
   args: string[];
 }
 
-function parseOptions(argv: string[]): Options {
-  const o: Options = {
-    requests: 200_000,
+const WHOLE = Number.MAX_SAFE_INTEGER;
+
+const KV_BENCH: CommandSpec<Options> = {
+  name: "kv-bench",
+  usage: `$0 [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST] [-t set,get] [-- rafttoy-kv flags]
+
+redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16) against the leader and a follower, linearizable then stale reads; autocannon PUT and GET at 100 connections; a plain redis-server as the ceiling. Medians over --runs. Each row also gives the CPU time per operation of the leader and of the followers (all their threads, from /proc), which a shared machine disturbs less than ops/s. Flags after -- go to every rafttoy-kv node.`,
+  flags: (y) =>
+    y
+      .parserConfiguration({ "camel-case-expansion": false, "populate--": true })
+      .option("n", {
+        type: "string",
+        describe: "requests per redis-benchmark run (default 200000)",
+      })
+      .option("runs", {
+        type: "string",
+        describe: "runs per case; the table shows medians (default 1)",
+      })
+      .option("http-seconds", {
+        type: "string",
+        describe: "seconds per autocannon run (default 10)",
+      })
+      .option("json", {
+        type: "string",
+        describe: "where the JSON goes (default results/bench-kv-<time>.json)",
+      })
+      .option("cases", {
+        type: "string",
+        describe: `only these groups, comma-separated: ${CASES.join(", ")}`,
+      })
+      .option("P", {
+        type: "string",
+        describe: "redis-benchmark pipeline depths, comma-separated (default 1,16)",
+      })
+      .option("t", {
+        type: "string",
+        describe: "redis-benchmark tests, set and/or get (default both)",
+      }),
+  read: (raw) => ({
+    requests: intFlag(raw, "n", 1, WHOLE, 200_000),
     clients: 50,
     keyspace: 100_000,
     bytes: 256,
-    runs: 1,
-    httpSeconds: 10,
-    json: join(ROOT, "results", `bench-kv-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-    cases: new Set(CASES),
-    depths: [1, 16],
-    tests: new Set(["set", "get"]),
-    args: [],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    const whole = (v: string) => {
-      const n = Number(v);
-      if (!Number.isSafeInteger(n) || n <= 0)
-        fail(`${a} ${JSON.stringify(v)} is not a whole number above 0`);
-      return n;
-    };
-    if (a === "-n") o.requests = whole(next());
-    else if (a === "--runs") o.runs = whole(next());
-    else if (a === "--http-seconds") o.httpSeconds = whole(next());
-    else if (a === "--json") o.json = next();
-    else if (a === "--cases") o.cases = caseGroups(next());
-    else if (a === "-P") o.depths = next().split(",").map(whole);
-    else if (a === "-t") o.tests = redisTests(next());
-    else if (a === "--help" || a === "-h") {
-      process.stdout.write(
-        "kv-bench [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST]\n" +
-          "         [-t set,get]\n" +
-          "         [-- rafttoy-kv flags]\n\n" +
-          "redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16)\n" +
-          "against the leader and a follower, linearizable then stale reads; autocannon PUT and GET\n" +
-          "at 100 connections; a plain redis-server as the ceiling. Medians over --runs.\n" +
-          "Each row also gives the CPU time per operation of the leader and of the followers\n" +
-          "(all their threads, from /proc), which a shared machine disturbs less than ops/s.\n\n" +
-          `--cases LIST  only these groups, comma-separated: ${CASES.join(", ")}\n` +
-          "-P LIST       redis-benchmark pipeline depths, comma-separated (default 1,16)\n" +
-          "-t LIST       redis-benchmark tests, set and/or get (default both)\n",
-      );
-      process.exit(0);
-    } else if (a === "--") {
-      o.args = argv.slice(i + 1);
-      break;
-    } else fail(`unknown argument ${JSON.stringify(a)} (run with --help)`);
-  }
-  return o;
-}
-
-function caseGroups(list: string): Set<CaseGroup> {
-  const out = new Set<CaseGroup>();
-  for (const name of list.split(",")) {
-    const group = CASES.find((c) => c === name);
-    if (group === undefined) fail(`--cases: unknown case "${name}" (one of ${CASES.join(", ")})`);
-    out.add(group);
-  }
-  return out;
-}
-
-function redisTests(list: string): Set<string> {
-  const tests = new Set(list.split(","));
-  for (const t of tests) if (t !== "set" && t !== "get") fail(`-t: "${t}" is not set or get`);
-  return tests;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`kv-bench: ${message}\n`);
-  process.exit(2);
-}
+    runs: intFlag(raw, "runs", 1, WHOLE, 1),
+    httpSeconds: intFlag(raw, "http-seconds", 1, WHOLE, 10),
+    json:
+      text(raw, "json") ??
+      join(ROOT, "results", `bench-kv-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
+    cases: new Set(choiceList(raw, "cases", "case", CASES) ?? CASES),
+    depths: positiveIntList(raw, "P") ?? [1, 16],
+    tests: new Set(choiceList(raw, "t", "test", ["set", "get"]) ?? ["set", "get"]),
+    args: ((raw["--"] as unknown[] | undefined) ?? []).map(String),
+  }),
+};
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -370,7 +355,7 @@ function roles(c: KvCluster, leader: KvNode): Charged {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseOrExit(KV_BENCH, process.argv.slice(2));
   const rows: Row[] = [];
   const [redisPort] = await freePorts(1);
   for (let run = 1; run <= o.runs; run++) {

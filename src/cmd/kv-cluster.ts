@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { forwardedFlagsError, type ProgramSpec, USAGE_EXIT_CODE } from "../cli/args.js";
+import { KV_PROGRAM } from "../cli/kv-args.js";
+import { componentRegistries } from "../node/components.js";
 import type { ClusterInfo } from "../service/contract.js";
 import { freePorts } from "../transport/free-ports.js";
 
@@ -262,6 +265,16 @@ async function main(): Promise<void> {
         "directory, prints their addresses and runs until Ctrl-C, which stops them all and\n" +
         "removes the directory. Flags after the command go to every node (e.g. --reads stale).\n",
     );
+    return;
+  }
+  const refused = forwardedFlagsError(
+    KV_PROGRAM as ProgramSpec<unknown>,
+    args,
+    componentRegistries,
+  );
+  if (refused !== undefined) {
+    process.stderr.write(`kv-cluster: ${refused}\n`);
+    process.exitCode = USAGE_EXIT_CODE;
     return;
   }
   const c = await KvCluster.start({

@@ -12,8 +12,14 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { addRssToReport } from "../bench/rss-report.js";
-import { isBooleanFlag, SHARED_NODE_FLAGS, USAGE_EXIT_CODE } from "../cli/args.js";
+import {
+  forwardedFlagsError,
+  isBooleanFlag,
+  SHARED_NODE_FLAGS,
+  USAGE_EXIT_CODE,
+} from "../cli/args.js";
 import { describeRss } from "../metrics/rss.js";
+import { componentRegistries } from "../node/components.js";
 import { freePorts } from "../transport/free-ports.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
 import { howToOpenProfiles } from "./cpu-profile.js";
@@ -172,6 +178,11 @@ async function main(): Promise<number> {
   // --verbose belongs to the launcher: every process's own log lines on stderr as they come.
   const verbose = rawArgs.includes("--verbose");
   const args = rawArgs.filter((a) => a !== "--verbose");
+  const refused = forwardedFlagsError("rafttoy-leader", args, componentRegistries);
+  if (refused !== undefined) {
+    process.stderr.write(`local-cluster: ${refused}\n`);
+    return USAGE_EXIT_CODE;
+  }
   const { shared, leader } = splitArgs(args);
   const here = fileURLToPath(new URL(".", import.meta.url));
   const ports = await freePorts(3);

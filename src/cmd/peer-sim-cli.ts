@@ -4,7 +4,7 @@
 // A violation prints its seed, the property, the command that replays it, a shorter failing
 // run when one is found, and the run's last events; the exit status is then 1.
 import yargs from "yargs";
-import { intInRange } from "../cli/flags.js";
+import { commandSettings, intInRange } from "../command/command.js";
 import { UsageError } from "../errors/errors.js";
 import {
   isPipelineBugName,
@@ -18,7 +18,7 @@ import {
 import { shrinkPeerRun } from "../peer-sim/shrink.js";
 import { runPeerSimulation } from "../peer-sim/simulator.js";
 import { pipelineKinds } from "../pipeline/registry.js";
-import { type CliIo, strictOneLine } from "./sim-cli.js";
+import type { CliIo } from "./sim-cli.js";
 
 export const MAX_PEER_NODES = 7;
 
@@ -66,13 +66,15 @@ function parser(args: readonly string[]) {
       describe: "on a violation, look for a shorter failing run (--no-shrink to skip)",
     })
     .option("verbose", { type: "boolean", default: false, describe: "a summary line per seed" });
-  return strictOneLine(y);
+  return commandSettings(y, args);
 }
 
 export function parsePeerSimArgs(args: readonly string[]): PeerSimArgs {
   const argv = parser(args).parseSync();
   if (argv._.length > 0) {
-    throw new UsageError(`unexpected argument "${argv._[0]}"; all options are --flags`, "bad-flag");
+    throw new UsageError(
+      `unknown argument ${JSON.stringify(String(argv._[0]))}: remove it (run with --help for the flags)`,
+    );
   }
   const bugName = argv["pipeline-bug"];
   if (bugName !== undefined && !isPipelineBugName(bugName)) {
@@ -151,7 +153,7 @@ export async function peerSimMain(args: readonly string[], io: CliIo): Promise<n
     a = parsePeerSimArgs(args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`rafttoy-sim: ${e.message.split("\n")[0]} (see --help)`);
+    io.err(`rafttoy-sim: ${e.message.split("\n")[0]}`);
     return 2;
   }
   let failed = false;

@@ -1,8 +1,8 @@
 // The logic behind the `rafttoy-sim` command: parse and check the flags, run one seed,
 // print progress on stderr and the summary line last on stdout; on a violation, look for
 // a shorter run that breaks the same invariant and print its last events.
-import yargs, { type Argv } from "yargs";
-import { intInRange } from "../cli/flags.js";
+import yargs from "yargs";
+import { commandSettings, intInRange } from "../command/command.js";
 import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { type FaultSet, parseFaults } from "../raft/sim/faults.js";
@@ -82,30 +82,16 @@ function parser(args: readonly string[]) {
         "  sim: seed=S nodes=N steps=K commits=C elections=E crashes=X partitions=P violations=V\n" +
         "Exit status: 0 no violation, 1 violation (seed, invariant and trace printed), 2 bad flags.",
     );
-  return strictOneLine(y);
-}
-
-/**
- * The simulator commands' parser settings: unknown flags refused, no built-in help or
- * version, and every parse error thrown as a one-line UsageError.
- */
-export function strictOneLine<T>(y: Argv<T>): Argv<T> {
-  return y
-    .strict()
-    .wrap(100)
-    .version(false)
-    .help(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? "invalid arguments", "bad-flag");
-    });
+  return commandSettings(y, args);
 }
 
 /** Parses the flags; throws UsageError (one line) on anything wrong. */
 export function parseSimArgs(args: readonly string[]): SimArgs {
   const argv = parser(args).parseSync();
   if (argv._.length > 0) {
-    throw new UsageError(`unexpected argument "${argv._[0]}"; all options are --flags`, "bad-flag");
+    throw new UsageError(
+      `unknown argument ${JSON.stringify(String(argv._[0]))}: remove it (run with --help for the flags)`,
+    );
   }
   let faults: FaultSet;
   try {
@@ -142,7 +128,7 @@ export async function simMain(args: readonly string[], io: CliIo): Promise<numbe
     parsed = parseSimArgs(args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`rafttoy-sim: ${e.message.split("\n")[0]} (see --help)`);
+    io.err(`rafttoy-sim: ${e.message.split("\n")[0]}`);
     return 2;
   }
   const { opts } = parsed;

@@ -10,9 +10,8 @@
 // explores seeds nobody has run before; the first seed is printed, and each seed
 // reproduces on its own.
 import { pathToFileURL } from "node:url";
-import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { intInRange } from "../cli/flags.js";
+import { commandParser, intInRange, parseWith } from "../command/command.js";
 import { UsageError } from "../errors/errors.js";
 import type { TestingBugs } from "../raft/api.js";
 import { parseFaults } from "../raft/sim/faults.js";
@@ -39,8 +38,11 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
   let bug: TestingBugs | undefined;
   let bugName = "";
   try {
-    const argv = yargs([...args])
-      .scriptName("soak")
+    const y = commandParser(
+      "soak",
+      "$0 [flags]\n\nRuns the simulator over many seeds (even seeds synchronous storage, odd asynchronous) and stops at the first violation; with --testing-bug, measures how often a planted bug is caught.",
+      args,
+    )
       .option("seeds", { type: "string", default: "500", describe: "how many seeds to run" })
       .option("steps", { type: "string", default: "200000", describe: "steps per seed" })
       .option("nodes", { type: "string", default: "5", describe: `cluster size (1..${MAX_NODES})` })
@@ -49,15 +51,18 @@ export async function soakMain(args: readonly string[], io: CliIo): Promise<numb
       .option("testing-bug", {
         type: "string",
         describe: `measure the catch rate of a planted bug: ${TESTING_BUG_NAMES.join(" | ")}`,
-      })
-      .strict()
-      .version(false)
-      .exitProcess(false)
-      .fail((msg, err) => {
-        throw new UsageError(msg ?? err?.message ?? "invalid arguments", "bad-flag");
-      })
-      .parseSync();
-    if (argv.help === true) return 0;
+      });
+    const parsed = parseWith(y, args);
+    if ("help" in parsed) {
+      io.out(parsed.help);
+      return 0;
+    }
+    const argv = parsed.raw as Awaited<ReturnType<typeof y.parse>>;
+    if (argv._.length > 0) {
+      throw new UsageError(
+        `unknown argument ${JSON.stringify(String(argv._[0]))}: remove it (run with --help for the flags)`,
+      );
+    }
     seeds = intInRange("seeds", argv.seeds, 1, 100_000_000);
     steps = intInRange("steps", argv.steps, 1, 1_000_000_000);
     nodes = intInRange("nodes", argv.nodes, 1, MAX_NODES);

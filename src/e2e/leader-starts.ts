@@ -9,8 +9,7 @@
 //        [--wal mem] [--engine mem] [--tick 100ms] [--dir .data/leader-starts]
 import { rmSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { UsageError } from "../errors/errors.js";
+import { type CommandSpec, intFlag, runCommand, text } from "../command/command.js";
 import {
   loopbackPeers,
   type RunningProcess,
@@ -124,51 +123,39 @@ function failedToLead(outcomes: readonly StartOutcome[]): number {
   return outcomes.filter((x) => !x.led).length;
 }
 
-const USAGE = `leader-starts: starts leaders back to back against the same two followers and
-counts the starts that failed to lead. Prints one summary line; exits 0 when every start led
-and finished, 1 otherwise, 2 for bad flags.
+const LEADER_STARTS: CommandSpec<LeaderStartsOptions> = {
+  name: "leader-starts",
+  usage: `$0 [flags]
 
-  --starts N        leader starts (default 200)
-  --kill-every K    every K-th start SIGKILLs a follower mid-run and restarts it (default 5; 0: never)
-  --benchtime D     each leader's run (default 1s)
-  --wal W, --engine E, --tick D   components and Raft tick of all three processes (mem, mem, 100ms)
-  --dir PATH        where the processes keep their data (default .data/leader-starts)
-`;
+Starts leaders back to back against the same two followers and counts the starts that failed to lead. Prints one summary line; exits 0 when every start led and finished, 1 otherwise, 2 for bad flags.`,
+  flags: (y) =>
+    y
+      .option("starts", { type: "string", describe: "leader starts (default 200)" })
+      .option("kill-every", {
+        type: "string",
+        describe:
+          "every K-th start SIGKILLs a follower mid-run and restarts it (default 5; 0: never)",
+      })
+      .option("benchtime", { type: "string", describe: "each leader's run (default 1s)" })
+      .option("wal", { type: "string", describe: "the WAL of all three processes (default mem)" })
+      .option("engine", { type: "string", describe: "the engine of all three (default mem)" })
+      .option("tick", { type: "string", describe: "the Raft tick of all three (default 100ms)" })
+      .option("dir", {
+        type: "string",
+        describe: "where the processes keep their data (default .data/leader-starts)",
+      }),
+  read: (raw) => ({
+    starts: intFlag(raw, "starts", 1, Number.MAX_SAFE_INTEGER, 200),
+    killEvery: intFlag(raw, "kill-every", 0, Number.MAX_SAFE_INTEGER, 5),
+    benchtime: text(raw, "benchtime") ?? "1s",
+    wal: text(raw, "wal") ?? "mem",
+    engine: text(raw, "engine") ?? "mem",
+    tick: text(raw, "tick") ?? "100ms",
+    dir: text(raw, "dir") ?? ".data/leader-starts",
+  }),
+};
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      starts: { type: "string", default: "200" },
-      "kill-every": { type: "string", default: "5" },
-      benchtime: { type: "string", default: "1s" },
-      wal: { type: "string", default: "mem" },
-      engine: { type: "string", default: "mem" },
-      tick: { type: "string", default: "100ms" },
-      dir: { type: "string", default: ".data/leader-starts" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const starts = Number(values.starts);
-  const killEvery = Number(values["kill-every"]);
-  if (!Number.isInteger(starts) || starts < 1)
-    throw new UsageError(`--starts ${values.starts}: give a whole number of starts, 1 or more`);
-  if (!Number.isInteger(killEvery) || killEvery < 0)
-    throw new UsageError(
-      `--kill-every ${values["kill-every"]}: give a whole number, 0 for no kills`,
-    );
-  const opts: LeaderStartsOptions = {
-    starts,
-    killEvery,
-    benchtime: values.benchtime!,
-    wal: values.wal!,
-    engine: values.engine!,
-    tick: values.tick!,
-    dir: values.dir!,
-  };
+async function main(opts: LeaderStartsOptions): Promise<number> {
   const began = Date.now();
   const r = await runLeaderStarts(opts);
   const kills = r.outcomes.filter((x) => x.killed !== undefined).length;
@@ -179,16 +166,11 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
+  runCommand(LEADER_STARTS, process.argv.slice(2), main).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`leader-starts: ${err instanceof Error ? err.message : String(err)}\n`);
-      const usage =
-        err instanceof UsageError ||
-        (err instanceof TypeError &&
-          "code" in err &&
-          String(err.code).startsWith("ERR_PARSE_ARGS"));
-      process.exit(usage ? 2 : 1);
+      process.exit(1);
     },
   );
 }

@@ -1,13 +1,33 @@
 // rafttoy-jepsen's command line.
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { type CommandSpec, flag, runCommand, text } from "../command/command.js";
 import { FakeKvCluster } from "./fake-kv.js";
 import { FAULT_KINDS, type FaultKind } from "./nemesis.js";
 import { ProcessCluster } from "./process-cluster.js";
 import { formatReport, recoveryByKind } from "./report.js";
 import { runJepsen } from "./run.js";
 
-export const JEPSEN_HELP = `Usage: rafttoy-jepsen [flags] [-- rafttoy-kv flags]
+const STRING_FLAGS = {
+  nodes: "cluster size, 3 or 5 (default 3)",
+  clients: "concurrent clients (default 10)",
+  duration: "seconds of load (default 60)",
+  nemesis: `comma-separated of ${FAULT_KINDS.join(", ")}, or none (default all)`,
+  fault: "seconds each fault lasts (default 3)",
+  calm: "seconds of calm after each fault (default 3)",
+  timeout: "per-command deadline in ms; no reply in time = indeterminate (default 1000)",
+  seed: "seeds the workload and the nemesis (default: the time)",
+  history: "where the history is appended as it happens (default: none)",
+  json: "the report as JSON, to this file",
+  "kv-bin": "the rafttoy-kv program to run (default: this build's)",
+} as const;
+
+type JepsenFlags = { -readonly [K in keyof typeof STRING_FLAGS]: string | undefined } & {
+  fake: boolean;
+};
+
+const JEPSEN: CommandSpec<JepsenFlags> = {
+  name: "rafttoy-jepsen",
+  usage: `$0 [flags] [-- rafttoy-kv flags]
 
 Starts a rafttoy-kv cluster as processes on loopback (each with --admin-faults), runs
 clients over RESP on a small key set (registers with unique values, an INCR counter, a
@@ -19,22 +39,25 @@ adding it back empty under a new id through --join (member). Records every opera
 (invoke, complete, ok / failed / indeterminate), checks the history for linearizability and
 prints operations, anomalies, write availability and each recovery.
 Flags after -- go to every rafttoy-kv node (--pipeline, --wal, --engine …).
-Exit status: 0 linearizable, 1 anomalies or a check that gave up, 2 bad usage or no cluster.
-
-  --nodes N        cluster size, 3 or 5 (default 3)
-  --clients N      concurrent clients (default 10)
-  --duration S     seconds of load (default 60)
-  --nemesis LIST   comma-separated of ${FAULT_KINDS.join(", ")}, or none (default all)
-  --fault S        how long each fault lasts (default 3)
-  --calm S         calm after each fault (default 3)
-  --timeout MS     per-command deadline; no reply in time = indeterminate (default 1000)
-  --seed N         seeds the workload and the nemesis (default: the time)
-  --history FILE   where the history is appended as it happens (default: none)
-  --json FILE      the report as JSON
-  --kv-bin FILE    the rafttoy-kv program to run (default: this build's)
-  --fake           an in-process stand-in cluster instead of rafttoy-kv (tests the harness)
-  -h, --help       this text
-`;
+Exit status: 0 linearizable, 1 anomalies or a check that gave up, 2 bad usage or no cluster.`,
+  flags: (y) => {
+    let out = y;
+    for (const [name, describe] of Object.entries(STRING_FLAGS)) {
+      out = out.option(name, { type: "string", describe });
+    }
+    return out.option("fake", {
+      type: "boolean",
+      describe: "an in-process stand-in cluster instead of rafttoy-kv (tests the harness)",
+    });
+  },
+  read: (raw) => {
+    const values = { fake: flag(raw, "fake") } as JepsenFlags;
+    for (const name of Object.keys(STRING_FLAGS) as (keyof typeof STRING_FLAGS)[]) {
+      values[name] = text(raw, name);
+    }
+    return values;
+  },
+};
 
 export interface JepsenIo {
   out: (line: string) => void;
@@ -45,17 +68,18 @@ export async function jepsenMain(argv: readonly string[], io: JepsenIo): Promise
   const dash = argv.indexOf("--");
   const own = dash < 0 ? argv : argv.slice(0, dash);
   const kvArgs = dash < 0 ? [] : argv.slice(dash + 1);
-  let values: ReturnType<typeof parse>["values"];
-  try {
-    values = parse(own).values;
-  } catch (err) {
-    io.err(`rafttoy-jepsen: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(JEPSEN_HELP.trimEnd());
-    return 0;
-  }
+  const lines = {
+    stdout: (t: string) => io.out(t.trimEnd()),
+    stderr: (t: string) => io.err(t.trimEnd()),
+  };
+  return runCommand(JEPSEN, own, (values) => jepsen(values, kvArgs, io), lines);
+}
+
+async function jepsen(
+  values: JepsenFlags,
+  kvArgs: readonly string[],
+  io: JepsenIo,
+): Promise<number> {
   const number = (
     name: string,
     raw: string | undefined,
@@ -126,26 +150,4 @@ export async function jepsenMain(argv: readonly string[], io: JepsenIo): Promise
   } finally {
     await cluster.stop();
   }
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      nodes: { type: "string" },
-      clients: { type: "string" },
-      duration: { type: "string" },
-      nemesis: { type: "string" },
-      fault: { type: "string" },
-      calm: { type: "string" },
-      timeout: { type: "string" },
-      seed: { type: "string" },
-      history: { type: "string" },
-      json: { type: "string" },
-      fake: { type: "boolean" },
-      "kv-bin": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }

@@ -1,22 +1,15 @@
 // rafttoy-report's command line: parsing and the run itself, kept apart from the bin so a
 // test can call it with its own output sinks.
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { type CommandIo, type CommandSpec, runCommand, text } from "../command/command.js";
 import { InputError } from "./input.js";
 import { writeReport } from "./report.js";
 
-export const REPORT_HELP = `Usage: rafttoy-report RESULT.json... [-o OUT.html] [--png DIR]
-
-Draws one self-contained HTML page (plots as inline SVG, nothing fetched) from rafttoy
+const REPORT_DESCRIPTION = `Draws one self-contained HTML page (plots as inline SVG, nothing fetched) from rafttoy
 benchmark result files (the JSON that rafttoy-leader --json and make bench write). Several
 files merge into one report: one series per file, labelled by pipeline and by whatever
 configuration differs between the files. Plots whose fields the files lack are skipped with
-a note on the page.
-
-  -o, --output OUT.html  where to write the page (default: report.html beside the first file)
-  --png DIR              also write each plot as DIR/<plot>.png
-  -h, --help             this text
-`;
+a note on the page.`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -29,56 +22,43 @@ export interface ReportArgs {
   pngDir?: string;
 }
 
-/** Parsed arguments, or a one-line error for bad input. */
-export function parseReportArgs(
-  argv: readonly string[],
-): ReportArgs | { help: true } | { error: string } {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return { help: true };
-  const [firstFile] = positionals;
-  if (firstFile === undefined) {
-    return { error: "no result files given (rafttoy-report results/*.json)" };
-  }
-  if (values.output === "") return { error: "-o needs a file name" };
-  if (values.png === "") return { error: "--png needs a directory" };
-  const output = values.output ?? join(dirname(firstFile), "report.html");
-  return {
-    files: positionals,
-    output,
-    ...(values.png === undefined ? {} : { pngDir: values.png }),
-  };
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      output: { type: "string", short: "o" },
-      png: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
+const REPORT: CommandSpec<ReportArgs> = {
+  name: "rafttoy-report",
+  usage: `$0 RESULT.json... [-o OUT.html] [--png DIR]\n\n${REPORT_DESCRIPTION}`,
+  flags: (y) =>
+    y
+      .option("output", {
+        alias: "o",
+        type: "string",
+        describe: "where to write the page (default: report.html beside the first file)",
+      })
+      .option("png", { type: "string", describe: "also write each plot as DIR/<plot>.png" }),
+  words: {
+    min: 1,
+    max: Number.POSITIVE_INFINITY,
+    what: "result files (rafttoy-report results/*.json)",
+  },
+  read: (raw, files) => {
+    const png = text(raw, "png");
+    return {
+      files: [...files],
+      output: text(raw, "output") ?? join(dirname(files[0]!), "report.html"),
+      ...(png === undefined ? {} : { pngDir: png }),
+    };
+  },
+};
 
 /** Runs the CLI; returns the exit code (2 for bad input, 1 for a failure while drawing). */
-export async function reportMain(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseReportArgs(argv);
-  if ("help" in args) {
-    io.out(REPORT_HELP.trimEnd());
-    return 0;
-  }
-  if ("error" in args) {
-    io.err(`rafttoy-report: ${args.error}`);
-    return 2;
-  }
+export function reportMain(argv: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(REPORT, argv, (args) => report(args, io), linesIo(io));
+}
+
+/** The toolkit's output onto a line-based CliIo. */
+export function linesIo(io: CliIo): CommandIo {
+  return { stdout: (t) => io.out(t.trimEnd()), stderr: (t) => io.err(t.trimEnd()) };
+}
+
+async function report(args: ReportArgs, io: CliIo): Promise<number> {
   const started = performance.now();
   try {
     const summary = await writeReport(

@@ -12,8 +12,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   // The error base every component's coded errors extend.
   ["errors"],
   // The consensus core (with its simulator and transcript driver in subfolders) and small
-  // pure helpers (durations, varints, the registry shape every component registry uses).
-  ["raft", "units"],
+  // pure helpers (durations, varints, the registry shape every component registry uses),
+  // and the command-line toolkit every binary and benchmark shares (src/command/).
+  ["raft", "units", "command"],
   // The proposal format (what the engines apply) and the metrics recorders.
   ["proposal", "metrics"],
   // The concrete components: WALs and engines, transports.
