@@ -74,30 +74,26 @@ test("local-cluster: result lines alone on stdout; table, paths and report on st
   }
 });
 
-test("local-cluster: a leader that fails shows its last lines and the exit is non-zero", async () => {
-  const cwd = mkdtempSync(join(tmpdir(), "rafttoy-local-cluster-"));
-  try {
-    const { code, stdout, stderr } = await runLocalCluster(cwd, ["--bench", "nothing-matches"]);
-    assert.equal(code, 2, "a usage error is the session's exit code");
-    assert.equal(stdout, "");
-    assert.match(stderr, /the leader exited with code 2/);
-    assert.match(stderr, /nothing-matches" matches no benchmark/);
-  } finally {
-    rmSync(cwd, { recursive: true, force: true });
-  }
-});
-
-test("local-cluster: followers that cannot start end the session before a leader starts", async () => {
-  const cwd = mkdtempSync(join(tmpdir(), "rafttoy-local-cluster-"));
-  try {
-    const { code, stdout, stderr } = await runLocalCluster(cwd, ["--wal", "bogus"]);
-    assert.equal(code, 2);
-    assert.equal(stdout, "");
-    assert.match(stderr, /follower 2 exited early \(code 2\)/);
-    assert.match(stderr, /--wal "bogus" is unknown/);
-    assert.match(stderr, /no benchmark ran/);
-    assert.doesNotMatch(stderr, /leader exited|stopped with code/);
-  } finally {
-    rmSync(cwd, { recursive: true, force: true });
-  }
-});
+for (const [flags, message] of [
+  [
+    ["--bench", "nothing-matches"],
+    /^local-cluster: --bench "nothing-matches" matches no benchmark/,
+  ],
+  [["--wal", "bogus"], /^local-cluster: --wal "bogus" is unknown: use one of /],
+] as const) {
+  test(`local-cluster ${flags.join(" ")}: refused in one line, exit 2, before any process starts`, async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "rafttoy-local-cluster-"));
+    try {
+      const { code, stdout, stderr } = await runLocalCluster(cwd, [...flags]);
+      assert.equal(code, 2, "a usage error is the session's exit code");
+      assert.equal(stdout, "");
+      assert.match(stderr, message);
+      assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+      // Nothing was started: no data directory, no result file.
+      assert.equal(existsSync(join(cwd, ".data")), false);
+      assert.equal(existsSync(join(cwd, "results")), false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+}
