@@ -66,6 +66,24 @@ describe("the whole-node simulator", () => {
     });
   }
 
+  test("a node crashed between storing an applied conf change and its configuration keeps its members", async () => {
+    // Seed 372164 crashes node 2 while it applies the bootstrap's conf changes. When the
+    // applied index was stored before the configuration, the restarted node lost node 1
+    // from its configuration, led without it, and node 1 never caught up.
+    const opts = {
+      seed: 372164,
+      nodes: 3,
+      steps: 12_000,
+      pipeline: "async-apply-early-ack-lazy-follower",
+    };
+    const r = await runPeerSimulation(opts);
+    assert.equal(
+      r.violation,
+      undefined,
+      `${peerReproduceCommand(opts)}\n${r.violation?.property}: ${r.violation?.detail}`,
+    );
+  });
+
   test("a seed replays the same run", async () => {
     const opts = { seed: FIRST_SEED + 1, nodes: 3, steps: 5_000, pipeline: "async-storage" };
     const a = await runPeerSimulation(opts);

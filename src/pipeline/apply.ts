@@ -22,10 +22,14 @@ export async function applyInOrder(host: PipelineHost, entries: readonly Entry[]
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.type !== EntryType.ConfChange) continue;
-      // The conf-change entry itself goes to the engine too, so its applied index moves
-      // past it; the engine stores no key for it.
-      await host.storage.applyEntries(entries.slice(from, i + 1));
+      // The new configuration is stored before the applied index moves past its entry: a
+      // crash between the two then replays the conf change on restart (applying it again
+      // gives the same configuration). The other order could keep an applied index past a
+      // configuration that was never stored, and the restarted node would lose the change.
+      // The entry itself still goes to the engine, which stores no key for it.
+      if (from < i) await host.storage.applyEntries(entries.slice(from, i));
       await host.applyConfChange(e);
+      await host.storage.applyEntries([e]);
       from = i + 1;
     }
     if (from < entries.length) {
