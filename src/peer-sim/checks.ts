@@ -1,8 +1,8 @@
 // The properties the whole-node simulator checks. The core simulator's invariant checker
 // (election safety, log matching, committed entries stable, leader completeness, state
-// machine safety, commit monotonic) is fed from what the simulated disks see: entries handed
-// to a persist (the core's view), entries and commits made durable, entries applied. Beside
-// it, what only a whole node can get wrong:
+// machine safety, commit monotonic) is fed with the entries each Ready hands out (the core's
+// view, watched-core.ts) and with what the simulated disks see (entries and commits made
+// durable, entries applied). Beside it, what only a whole node can get wrong:
 //   commit-quorum      a leader moved its commit index to an entry of its own term that a
 //                      voter majority does not hold durably (a leader counted its own
 //                      append before it was durable), or to an earlier term's entry;

@@ -43,8 +43,6 @@ type EngineWrite =
 
 /** What the checks learn from a disk: writes handed to it, and what became durable. */
 export interface DiskWatch {
-  /** The process handed these entries to the log (the core's "mem" view). */
-  appending(node: number, entries: readonly Entry[]): void;
   /** These entries are durable now, replacing the durable log from entries[0].index. */
   durableAppend(node: number, entries: readonly Entry[]): void;
   /** The durable hard state's commit index moved (lowered to the durable log's end). */
@@ -271,13 +269,11 @@ export class SimStorage implements PeerStorage {
    */
   persist(req: PersistRequest, sync: boolean): Promise<void> {
     return this.serial(async () => {
-      const node = this.disk.node;
       if (!isEmptySnapshot(req.snapshot)) {
         throw new Error("sim disk: snapshots are not simulated (compaction is off)");
       }
       if (req.entries.length > 0) {
         if (!this.stepAlive("entries")) return never();
-        this.watch.appending(node, req.entries);
         // On the disk's queue from now on: a crash during the write may keep a part of it.
         this.disk.wroteLog({ kind: "append", entries: req.entries });
         await this.wait("writeMs");

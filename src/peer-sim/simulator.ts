@@ -4,7 +4,7 @@
 // through its life's Scheduler, so the run is one sequence of events; after each event the
 // driver lets every promise the event resolved run to completion (one real turn of the event
 // loop, in which nothing else of the run can happen), so the same seed replays the same run.
-import { rawNodeBinding } from "../node/raft-binding.js";
+
 import { memoryEpochStore } from "../peer/epoch.js";
 import { Peer } from "../peer/peer.js";
 import { pipelineSpec } from "../pipeline/registry.js";
@@ -21,6 +21,7 @@ import { proposalData } from "./proposal-ids.js";
 import { SimDisk, SimDiskFailure, type SimStorage } from "./sim-disk.js";
 import { SimNetwork } from "./sim-network.js";
 import { Life, VirtualTime } from "./virtual-time.js";
+import { watchedCore } from "./watched-core.js";
 
 /** Virtual timing of the Peers: 10 ms ticks, elections after 10 ticks, heartbeats every tick. */
 const TICK_MS = 10;
@@ -194,7 +195,7 @@ export class PeerSimulator {
       peerIds: Array.from({ length: this.opts.nodes }, (_, i) => i + 1),
       transport: this.network.transport(life, sched),
       storage,
-      raft: rawNodeBinding,
+      raft: watchedCore((entries) => this.checks.appending(id, entries)),
       pipeline: this.opts.pipeline,
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
