@@ -9,7 +9,7 @@ SOAK_STEPS ?= 200000
 PEER_SOAK_SEEDS ?= 10
 PEER_SOAK_STEPS ?= 100000
 
-.PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser deps-redis kv bench-kv
+.PHONY: all build test lint typecheck bench soak leader-starts imports clean deps-browser deps-redis kv bench-kv kv-leader-kills
 
 all: build
 
@@ -82,6 +82,12 @@ bench:
 LEADER_STARTS_ARGS ?=
 leader-starts: build
 	node dist/src/e2e/leader-starts.js $(LEADER_STARTS_ARGS)
+
+# A 3-node rafttoy-kv cluster whose leader is SIGKILLed again and again: per kill, the ms
+# until a write through a survivor succeeds again (the killed node is restarted between).
+KV_KILLS_ARGS ?= --kills 10
+kv-leader-kills: build
+	node dist/src/e2e/kv-leader-kills.js $(KV_KILLS_ARGS)
 
 # rafttoy-kv under SIGKILL/restart, SIGSTOP/SIGCONT, leader kills, partitions and member
 # changes for 2 minutes, the clients' history checked for linearizability (make test runs two

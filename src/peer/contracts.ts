@@ -15,6 +15,8 @@ export interface PeerNode extends PipelineNode {
   hasReady(): boolean;
   ready(): Ready;
   reportUnreachable(id: number): void;
+  /** The transport lost its connection to `id` (a follower of `id` campaigns early). */
+  reportDisconnected(id: number): void;
   status(): Status;
   /** Service mode: membership changes, ReadIndex, the configuration in force. */
   proposeConfChange(cc: ConfChange): void;

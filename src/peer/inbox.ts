@@ -1,6 +1,6 @@
 // Everything that reaches the node between two loop turns, queued until the loop steps it
 // in: inbound batches from the transport, local messages from the pipeline's background
-// work, ticks, unreachable reports and a requested campaign. Both message queues are
+// work, ticks, unreachable and disconnect reports and a requested campaign. Both message queues are
 // bounded (limits.ts says why, and what happens at the bound).
 import { isRaftError } from "../raft/errors.js";
 import type { Message } from "../raft/types.js";
@@ -13,6 +13,7 @@ export class Inbox {
   private readonly inbound = new MessageQueue(MAX_INBOUND_MESSAGES);
   private readonly local = new MessageQueue(MAX_LOCAL_MESSAGES);
   private unreachable: number[] = [];
+  private disconnected: number[] = [];
   private pendingTicks = 0;
   private campaignRequested = false;
   /** Inbound batches dropped at the bound. */
@@ -36,6 +37,7 @@ export class Inbox {
       this.inbound.size > 0 ||
       this.local.size > 0 ||
       this.unreachable.length > 0 ||
+      this.disconnected.length > 0 ||
       this.campaignRequested
     );
   }
@@ -71,6 +73,11 @@ export class Inbox {
     this.wake();
   }
 
+  disconnectReported(id: number): void {
+    this.disconnected.push(id);
+    this.wake();
+  }
+
   requestCampaign(): void {
     this.campaignRequested = true;
     this.wake();
@@ -87,7 +94,7 @@ export class Inbox {
   }
 
   /**
-   * Steps into `node`, in this order, the ticks, unreachable reports, local messages,
+   * Steps into `node`, in this order, the ticks, unreachable and disconnect reports, local messages,
    * inbound messages, and last (returned, for the caller to act on after its own checks)
    * whether ticks came and whether a campaign was asked for.
    */
@@ -96,6 +103,9 @@ export class Inbox {
     for (; this.pendingTicks > 0; this.pendingTicks--) node.tick();
     if (this.unreachable.length > 0) {
       for (const id of this.unreachable.splice(0)) node.reportUnreachable(id);
+    }
+    if (this.disconnected.length > 0) {
+      for (const id of this.disconnected.splice(0)) node.reportDisconnected(id);
     }
     if (this.local.size > 0) {
       for (const batch of this.local.takeAll()) stepAll(node, batch);

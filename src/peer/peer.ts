@@ -120,6 +120,7 @@ export class Peer {
     const opened = await this.mode.open(storage);
     this.inc = this.newIncarnation(opened.epoch, opened.fresh);
     this.opts.transport.onUnreachable((id) => this.inbox.unreachableReported(id));
+    this.opts.transport.onDisconnected?.((id) => this.inbox.disconnectReported(id));
     await this.opts.transport.start((b) => this.onBatch(b));
     this.stopTicker = every(this.sched, this.r.tickMs, () => this.inbox.tick());
     this.loopDone = this.loop();

@@ -325,3 +325,78 @@ describe("campaignOnElectionTimeout: false (nodes that only campaign when told)"
     assert.equal(c.node(3).rn.status().lead, 2);
   });
 });
+
+describe("a broken connection to the leader (reportDisconnected)", () => {
+  const opts = { checkQuorum: true, preVote: true };
+
+  test("the survivor with the lowest id campaigns at once, without a tick, and wins", () => {
+    const c = new Cluster(opts);
+    c.stabilize();
+    c.elect(3);
+    const term = c.node(1).rn.status().term;
+    c.isolate(3);
+    c.node(1).rn.reportDisconnected(3);
+    c.node(2).rn.reportDisconnected(3);
+    c.stabilize();
+    assert.equal(c.leader(), 1);
+    assert.equal(c.node(1).rn.status().term, term + 1);
+    assert.equal(c.node(2).rn.status().lead, 1);
+  });
+
+  test("the next survivor waits 0.3 election timeouts, then campaigns", () => {
+    const c = new Cluster(opts);
+    c.stabilize();
+    c.elect(1);
+    c.isolate(1);
+    // Node 3 ranks second among the survivors (2, 3): it waits three ticks.
+    c.node(3).rn.reportDisconnected(1);
+    assert.equal(c.node(3).rn.status().lead, 0, "it no longer counts on node 1");
+    for (let i = 0; i < 2; i++) {
+      c.tick(3);
+      c.handleReady(3);
+      assert.equal(c.inFlight(MessageType.MsgPreVote).length, 0, `tick ${i + 1}`);
+    }
+    c.tick(3);
+    c.handleReady(3);
+    assert.deepEqual(
+      c.inFlight(MessageType.MsgPreVote).map((m) => m.to),
+      [1, 2],
+    );
+    assert.equal(c.node(3).rn.status().role, "pre-candidate");
+  });
+
+  test("a drop while the leader lives costs no term and no leadership", () => {
+    const c = new Cluster(opts);
+    c.stabilize();
+    c.elect(1);
+    const term = c.node(1).rn.status().term;
+    // Node 2 alone saw its connection to node 1 break; node 3 still hears node 1.
+    c.node(2).rn.reportDisconnected(1);
+    c.stabilize();
+    assert.equal(c.node(2).rn.status().role, "pre-candidate", "its pre-vote found no quorum");
+    c.tick(1);
+    c.stabilize();
+    for (const id of [1, 2, 3]) {
+      assert.equal(c.node(id).rn.status().term, term, `node ${id} term`);
+      assert.equal(c.node(id).rn.status().lead, 1, `node ${id} leader`);
+    }
+  });
+
+  test("news of a peer that is not the leader, or for a node that only campaigns when told, changes nothing", () => {
+    const c = new Cluster({
+      ...opts,
+      configure: (cfg) => {
+        if (cfg.id === 3) cfg.campaignOnElectionTimeout = false;
+      },
+    });
+    c.stabilize();
+    c.elect(1);
+    c.node(2).rn.reportDisconnected(3);
+    c.node(3).rn.reportDisconnected(1);
+    c.handleReady(2);
+    c.handleReady(3);
+    assert.equal(c.node(2).rn.status().lead, 1);
+    assert.equal(c.node(3).rn.status().lead, 1);
+    assert.equal(c.inFlight(MessageType.MsgPreVote).length, 0);
+  });
+});

@@ -34,6 +34,13 @@ import {
 } from "./types.js";
 import { entriesSize } from "./util.js";
 
+/**
+ * How far apart, in election timeouts, the survivors of a leader whose connection broke
+ * start their campaigns (leaderDisconnected): far longer than a pre-vote and vote round on
+ * a loaded machine (tens of ms), so the first one normally wins before the next one starts.
+ */
+const LEADER_LOST_STAGGER = 0.3;
+
 /** Context of a MsgVote sent on a leadership transfer: voters must not refuse it for lease. */
 const TRANSFER_CONTEXT = new TextEncoder().encode("transfer");
 
@@ -406,6 +413,37 @@ export class Raft {
       this.electionElapsed = 0;
       this.step(makeMessage({ type: MessageType.MsgHup, to: NONE, from: this.id }));
     }
+  }
+
+  /**
+   * The connection to `id` broke (its process is gone, or the network reset the connection).
+   * A follower whose leader that is stops waiting out the election timeout: it leaves the
+   * leader's lease at once (so it grants the other survivors' votes) and campaigns after a
+   * delay set by its rank among the remaining voters: the lowest id at once, the next one
+   * LEADER_LOST_STAGGER of an election timeout later, and so on, so that two survivors that
+   * saw the same drop do not split the vote.
+   *
+   * This only moves when an election starts, which Raft's safety never depends on. A drop
+   * while the leader lives costs at most a pre-vote round: the other voters are still in the
+   * lease and ignore it, so no term moves, and the leader's next heartbeat makes this node
+   * its follower again. Nodes that campaign only when told (the benchmark's followers) and
+   * nodes that cannot campaign (learners) ignore it.
+   */
+  leaderDisconnected(id: number): void {
+    if (this.role !== "follower" || this.lead !== id || id === NONE) return;
+    if (!this.campaignOnElectionTimeout || !this.promotable()) return;
+    this.log(() => `the connection to leader ${id} broke: not waiting for the election timeout`);
+    this.lead = NONE;
+    this.electionElapsed = this.electionTimeout;
+    const others = this.trk.voters.filter((v) => v !== id).sort((a, b) => a - b);
+    const rank = Math.max(0, others.indexOf(this.id));
+    const stagger = Math.max(1, Math.floor(this.electionTimeout * LEADER_LOST_STAGGER));
+    // Kept below a second election timeout: never later than an ordinary one would be.
+    this.randomizedElectionTimeout =
+      this.electionTimeout + Math.min(rank * stagger, this.electionTimeout - 1);
+    // Rank 0 campaigns now; the elapsed count stays past the timeout, so if its pre-vote
+    // reached voters that had not seen the drop yet, it tries again at the next tick.
+    if (rank === 0) this.step(makeMessage({ type: MessageType.MsgHup, to: NONE, from: this.id }));
   }
 
   private tickHeartbeat(): void {

@@ -400,6 +400,11 @@ export class RawNode {
     this.raft.step(makeMessage({ type: MessageType.MsgUnreachable, to: NONE, from: id }));
   }
 
+  /** The connection to peer `id` broke: a follower of `id` campaigns without waiting. */
+  reportDisconnected(id: number): void {
+    this.raft.leaderDisconnected(id);
+  }
+
   reportSnapshot(id: number, ok: boolean): void {
     this.raft.step(
       makeMessage({ type: MessageType.MsgSnapStatus, to: NONE, from: id, reject: !ok }),

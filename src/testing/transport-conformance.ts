@@ -270,6 +270,29 @@ export function transportConformance(
       }
     });
 
+    test("a connection that breaks is reported as disconnected (a follower's cue that its leader died)", async () => {
+      const peers = await peerMap(2);
+      const a = transport({ id: 1, peers, backoffMaxMs: 200 });
+      const disconnected: number[] = [];
+      a.onDisconnected?.((id) => disconnected.push(id));
+      await a.start(() => {});
+      const got: number[] = [];
+      const b = transport({ id: 2, peers });
+      await b.start((batch) => {
+        for (const m of batch.messages) got.push(m.index);
+      });
+      let next = 0;
+      const timer = setInterval(() => a.send({ start: 1, iteration: 0 }, [app(1, 2, next++)]), 10);
+      try {
+        await waitFor("a delivery", () => got.length > 0);
+        disconnected.length = 0;
+        await b.stop();
+        await waitFor("a disconnect report after peer 2 stopped", () => disconnected.includes(2));
+      } finally {
+        clearInterval(timer);
+      }
+    });
+
     test("a full queue to a down peer drops and counts instead of growing", async () => {
       const peers = await peerMap(2);
       const maxQueueBytes = 64 * 1024;

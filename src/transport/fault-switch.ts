@@ -65,6 +65,8 @@ export function withFaultSwitch(inner: Transport, faults: FaultSwitch): Transpor
       if (kept.length > 0) inner.send(epoch, kept);
     },
     onUnreachable: (handler) => inner.onUnreachable(handler),
+    // A cut link keeps its connection: only a real one breaking is passed on.
+    onDisconnected: (handler) => inner.onDisconnected?.(handler),
     stats(): TransportStats {
       const stats = inner.stats();
       const { out, in: inbound } = faults.dropped;

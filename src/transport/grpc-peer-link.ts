@@ -41,6 +41,8 @@ export interface PeerLinkEvents {
   written(batches: number, messages: number): void;
   /** The peer could not be reached (stream failed, or messages were dropped). */
   unreachable(peerId: number): void;
+  /** The stream to the peer failed, or could not be opened. */
+  disconnected(peerId: number): void;
   /** The stream is open: the transport pings it at once. */
   opened?(peerId: number): void;
   /** A pong came back for a ping sent at `sentMs` (performance.now()). */
@@ -87,7 +89,13 @@ export class PeerLink {
     private readonly events: PeerLinkEvents,
     logger: Logger,
   ) {
-    this.reachability = new Reachability(peerId, address, logger, (id) => events.unreachable(id));
+    this.reachability = new Reachability(
+      peerId,
+      address,
+      logger,
+      (id) => events.unreachable(id),
+      (id) => events.disconnected(id),
+    );
     this.backoffMs = options.backoffInitialMs;
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (items) => this.arrive(items));

@@ -93,6 +93,10 @@ export class GrpcTransport implements Transport {
     this.core.onUnreachable(handler);
   }
 
+  onDisconnected(handler: (peerId: number) => void): void {
+    this.core.onDisconnected(handler);
+  }
+
   stats(): TransportStats {
     return this.core.stats();
   }

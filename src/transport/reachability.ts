@@ -11,9 +11,13 @@ export class Reachability {
     private readonly address: string,
     private readonly logger: Logger,
     private readonly unreachable: (peerId: number) => void,
+    private readonly disconnected: (peerId: number) => void = () => {},
   ) {}
 
-  /** The peer could not be reached: warn once, report every time. */
+  /**
+   * The connection to the peer broke or could not be made: warn once, report every time,
+   * both as unreachable and as disconnected.
+   */
   lost(reason: string, retrying: boolean): void {
     if (!this.reportedDown) {
       this.reportedDown = true;
@@ -21,6 +25,7 @@ export class Reachability {
       this.logger.warn(`peer ${this.peerId} at ${this.address} is unreachable (${reason})${retry}`);
     }
     this.unreachable(this.peerId);
+    this.disconnected(this.peerId);
   }
 
   /** Connected: say so if the peer had been logged as down. */

@@ -61,6 +61,8 @@ export interface TcpPeerLinkEvents {
   dropped(peerId: number, messages: number): void;
   written(batches: number, messages: number): void;
   unreachable(peerId: number): void;
+  /** The connection to the peer ended, or a dial failed. */
+  disconnected(peerId: number): void;
   /** A connection was attached: the transport pings it at once. */
   opened(peerId: number): void;
 }
@@ -95,7 +97,13 @@ export class TcpPeerLink {
     private readonly events: TcpPeerLinkEvents,
     logger: Logger,
   ) {
-    this.reachability = new Reachability(peerId, address, logger, (id) => events.unreachable(id));
+    this.reachability = new Reachability(
+      peerId,
+      address,
+      logger,
+      (id) => events.unreachable(id),
+      (id) => events.disconnected(id),
+    );
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (frames) => this.arrive(frames));
     }

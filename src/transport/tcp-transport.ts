@@ -85,6 +85,10 @@ export class TcpTransport implements Transport {
     this.core.onUnreachable(handler);
   }
 
+  onDisconnected(handler: (peerId: number) => void): void {
+    this.core.onDisconnected(handler);
+  }
+
   stats(): TransportStats {
     return this.core.stats();
   }

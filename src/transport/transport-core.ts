@@ -64,6 +64,7 @@ export interface CountingEvents {
   dropped(peerId: number, messages: number): void;
   written(batches: number, messages: number): void;
   unreachable(peerId: number): void;
+  disconnected(peerId: number): void;
 }
 
 const consoleLogger: Logger = {
@@ -86,6 +87,7 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
   readonly links = new Map<number, L>();
   private readonly latency = new LinkLatency();
   private readonly unreachable = new UnreachableReporter();
+  private readonly disconnected = new UnreachableReporter();
   private readonly warnedUnknown = new Set<number>();
   private readonly counters: TransportStats = { dropped: 0, sentBatches: 0, sentMessages: 0 };
   private pinger: NodeJS.Timeout | undefined;
@@ -170,6 +172,10 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
     this.unreachable.setHandler(handler);
   }
 
+  onDisconnected(handler: (peerId: number) => void): void {
+    this.disconnected.setHandler(handler);
+  }
+
   stats(): TransportStats {
     const stats: TransportStats = { ...this.counters };
     const p50 = this.latency.p50Ns();
@@ -188,6 +194,7 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
         this.counters.sentMessages += count;
       },
       unreachable: (id) => this.unreachable.report(id),
+      disconnected: (id) => this.disconnected.report(id),
     };
   }
 
@@ -201,6 +208,7 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
     if (this.halted) return false;
     this.halted = true;
     this.unreachable.clear();
+    this.disconnected.clear();
     if (this.pinger !== undefined) clearInterval(this.pinger);
     return true;
   }

@@ -46,6 +46,12 @@ export interface Transport {
   send(epoch: Epoch, messages: readonly Message[]): void;
   /** Called with a peer's id when messages to it could not be delivered. */
   onUnreachable(handler: (peerId: number) => void): void;
+  /**
+   * Called with a peer's id when the connection to it broke or could not be made (its
+   * process is gone, or the network reset the connection): stronger news than a message
+   * dropped on a full queue. Transports without connections (in-process) never call it.
+   */
+  onDisconnected?(handler: (peerId: number) => void): void;
   stats(): TransportStats;
   stop(): Promise<void>;
 }

@@ -1,6 +1,6 @@
-// Reports unreachable peers to the transport's handler outside the caller's stack: a Raft
-// node that sends from inside its loop must not be re-entered by its own send, and a burst
-// of drops to one peer becomes one report per turn of the event loop.
+// Reports unreachable (or disconnected) peers to the transport's handler outside the
+// caller's stack: a Raft node that sends from inside its loop must not be re-entered by its
+// own send, and a burst of drops to one peer becomes one report per turn of the event loop.
 import { realScheduler, type Scheduler } from "../units/clock.js";
 
 export class UnreachableReporter {
