@@ -270,6 +270,32 @@ export function transportConformance(
       }
     });
 
+    test("a peer restarted after a long outage is reached again within one election timeout", async () => {
+      const peers = await peerMap(2);
+      // The default backoff, as the nodes run it.
+      const a = transport({ id: 1, peers });
+      await a.start(() => {});
+      let next = 0;
+      const timer = setInterval(() => a.send({ start: 1, iteration: 0 }, [app(1, 2, next++)]), 20);
+      try {
+        // Long enough for any backoff up to 2 s to reach its cap (50 ms doubling: 3.15 s).
+        await new Promise((resolve) => setTimeout(resolve, 3500));
+        let reachedAt = 0;
+        const b = transport({ id: 2, peers });
+        await b.start(() => {
+          if (reachedAt === 0) reachedAt = Date.now();
+        });
+        const listening = Date.now();
+        await waitFor("a delivery to the restarted peer", () => reachedAt !== 0, 10_000);
+        const ms = reachedAt - listening;
+        process.stdout.write(`# ${name}: restarted peer reached ${ms} ms after it listened\n`);
+        // One election timeout at the defaults (10 ticks of 100 ms).
+        assert.ok(ms < 1000, `reached after ${ms} ms`);
+      } finally {
+        clearInterval(timer);
+      }
+    });
+
     test("a connection that breaks is reported as disconnected (a follower's cue that its leader died)", async () => {
       const peers = await peerMap(2);
       const a = transport({ id: 1, peers, backoffMaxMs: 200 });
