@@ -15,6 +15,8 @@ export interface PeerNode extends PipelineNode {
   hasReady(): boolean;
   ready(): Ready;
   reportUnreachable(id: number): void;
+  /** Whether a snapshot sent to `id` got through; the leader waits for this after sending one. */
+  reportSnapshot(id: number, ok: boolean): void;
   /** The transport lost its connection to `id` (a follower of `id` campaigns early). */
   reportDisconnected(id: number): void;
   status(): Status;

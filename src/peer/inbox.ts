@@ -102,7 +102,14 @@ export class Inbox {
     const ticked = this.pendingTicks > 0;
     for (; this.pendingTicks > 0; this.pendingTicks--) node.tick();
     if (this.unreachable.length > 0) {
-      for (const id of this.unreachable.splice(0)) node.reportUnreachable(id);
+      for (const id of this.unreachable.splice(0)) {
+        node.reportUnreachable(id);
+        // The core waits for a snapshot's fate before it sends that peer anything else, and
+        // a snapshot the transport dropped (full queue, broken connection) is never
+        // answered: report it failed, and the leader probes again after the peer's next
+        // heartbeat answer (a snapshot that did land is then simply acknowledged).
+        if (node.status().progress.get(id)?.state === "snapshot") node.reportSnapshot(id, false);
+      }
     }
     if (this.disconnected.length > 0) {
       for (const id of this.disconnected.splice(0)) node.reportDisconnected(id);

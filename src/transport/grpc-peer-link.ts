@@ -4,8 +4,9 @@
 //
 // Batches are written only once the stream is known to be open (the receiver sends its
 // response headers at once), so while a peer is down they wait in the queue instead of
-// vanishing into a failing call; when the queue is full, new batches are dropped and
-// counted (Raft retransmits). While the stream pushes back (write() returned false, or too
+// vanishing into a failing call, up to a small bound (maxDownQueueBytes): Raft resends what
+// a peer needs, so a dead peer gets no backlog replayed when it is back, and a stream that
+// fails drops its queue. When the queue is full, new batches are dropped and counted. While the stream pushes back (write() returned false, or too
 // many bytes are handed to gRPC and not yet written out), batches also wait in the queue,
 // and queued batches with the same header are joined into one write.
 import type * as grpc from "@grpc/grpc-js";
@@ -20,6 +21,8 @@ export interface PeerLinkOptions {
   maxMessageBytes: number;
   maxQueueBytes: number;
   maxQueueBatches: number;
+  /** The byte bound while the stream is not open (the peer is down or not reached yet). */
+  maxDownQueueBytes: number;
   /** Bytes handed to gRPC but not yet written out, above which batches wait in the queue. */
   maxInflightBytes: number;
   backoffInitialMs: number;
@@ -193,10 +196,22 @@ export class PeerLink {
 
   private full(batch: QueuedBatch): boolean {
     const queued = this.queue.length - this.queueHead + this.delayedBatches;
+    const maxBytes =
+      this.state === "open" ? this.options.maxQueueBytes : this.options.maxDownQueueBytes;
     return (
       queued >= this.options.maxQueueBatches ||
-      this.queuedBytes + this.delayedBytes + batch.bytes.length > this.options.maxQueueBytes
+      this.queuedBytes + this.delayedBytes + batch.bytes.length > maxBytes
     );
+  }
+
+  /** Drops (and counts) every queued batch: they were meant for a connection now gone. */
+  private dropQueue(): void {
+    let messages = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) messages += this.queue[i]!.messages;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    if (messages > 0) this.events.dropped(this.peerId, messages);
   }
 
   private enqueue(batch: QueuedBatch): void {
@@ -248,6 +263,7 @@ export class PeerLink {
     this.writeBlocked = false;
     this.inflightBytes = 0;
     if (this.state === "stopped") return;
+    this.dropQueue();
     this.reachability.lost(reason, true);
     this.state = "backoff";
     const delay = this.backoffMs;

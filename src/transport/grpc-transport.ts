@@ -152,6 +152,7 @@ export class GrpcTransport implements Transport {
         maxMessageBytes: core.maxMessageBytes,
         maxQueueBytes: core.maxQueueBytes,
         maxQueueBatches: core.maxQueueBatches,
+        maxDownQueueBytes: core.maxDownQueueBytes,
         maxInflightBytes: Math.max(16 * MiB, this.flowControlWindow),
         backoffInitialMs: core.backoffInitialMs,
         backoffMaxMs: core.backoffMaxMs,

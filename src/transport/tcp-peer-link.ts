@@ -4,8 +4,10 @@
 //
 // Frames queue while there is no connection, while the socket holds more than
 // `maxInflightBytes` not yet written out, and, with --net-delay, in the link's delay line;
-// the queue is bounded by frames and bytes, and a batch that does not fit is dropped and
-// counted (Raft retransmits). Everything queued in one turn of the event loop leaves in one
+// the queue is bounded by frames and bytes (without a connection by the smaller
+// maxDownQueueBytes: Raft resends what a peer needs, so a dead peer gets no backlog replayed
+// when it is back, and a connection that ends drops its queue), and a batch that does not
+// fit is dropped and counted (Raft retransmits). Everything queued in one turn of the event loop leaves in one
 // socket write (cork, write each frame, uncork: one writev), flushed from a microtask so the
 // frames leave before the sender's next await.
 import type { Socket } from "node:net";
@@ -40,6 +42,8 @@ function joinFrames(frames: readonly OutboundFrame[], wire: number): Buffer {
 export interface TcpPeerLinkOptions {
   maxQueueBytes: number;
   maxQueueBatches: number;
+  /** The byte bound while there is no connection (the peer is down or not reached yet). */
+  maxDownQueueBytes: number;
   maxInflightBytes: number;
   netDelay: NetDelay | undefined;
 }
@@ -125,10 +129,12 @@ export class TcpPeerLink {
 
   /** Queues a batch; drops and counts it when the queue is full or the link stopped. */
   sendBatch(parts: Uint8Array[], length: number, messages: number): void {
+    const maxBytes =
+      this.state === "open" ? this.options.maxQueueBytes : this.options.maxDownQueueBytes;
     if (
       this.state === "stopped" ||
       this.queuedFrames >= this.options.maxQueueBatches ||
-      this.queuedBytes + length > this.options.maxQueueBytes
+      this.queuedBytes + length > maxBytes
     ) {
       this.events.dropped(this.peerId, messages);
       this.events.unreachable(this.peerId);
@@ -173,7 +179,7 @@ export class TcpPeerLink {
     this.blocked = false;
     if (this.state === "stopped") return true;
     this.state = "down";
-    this.dropControlFrames();
+    this.dropQueue();
     this.reachability.lost(reason, false);
     return true;
   }
@@ -222,13 +228,15 @@ export class TcpPeerLink {
     this.queuedBytes -= frame.length;
   }
 
-  private dropControlFrames(): void {
-    const kept: OutboundFrame[] = [];
+  /** Drops (and counts) the queued frames: they were meant for a connection now gone. */
+  private dropQueue(): void {
+    let messages = 0;
     for (const frame of this.queue) {
-      if (frame.kind === FrameKind.Batch) kept.push(frame);
-      else this.forget(frame);
+      messages += frame.messages;
+      this.forget(frame);
     }
-    this.queue = kept;
+    this.queue = [];
+    if (messages > 0) this.events.dropped(this.peerId, messages);
   }
 
   private scheduleFlush(): void {

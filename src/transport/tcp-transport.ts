@@ -117,6 +117,7 @@ export class TcpTransport implements Transport {
       {
         maxQueueBytes: core.maxQueueBytes,
         maxQueueBatches: core.maxQueueBatches,
+        maxDownQueueBytes: core.maxDownQueueBytes,
         maxInflightBytes: Math.max(16 * MiB, core.maxMessageBytes),
         netDelay: core.netDelay,
       },

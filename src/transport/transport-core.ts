@@ -30,6 +30,17 @@ export const MiB = 1024 * 1024;
  * refused connect, four a second.
  */
 export const BACKOFF_INITIAL_MS = 50;
+
+/**
+ * Per peer: bytes that may wait while the peer is down (not yet connected, or its
+ * connection lost): 4 MiB, four MsgApps at the core's 1 MiB cap. Raft resends whatever a
+ * peer needs once it answers a probe, so what waits for a dead peer is only a first message
+ * to open the connection with; the old bound, the same 64 MiB as for a connected peer that
+ * pushes back, let a dead peer's queue fill with stale appends that were all written out,
+ * and decoded and stepped by the peer, the moment it came back. A connection that breaks
+ * drops its queue for the same reason.
+ */
+export const DOWN_QUEUE_BYTES = 4 * MiB;
 export const BACKOFF_MAX_MS = 250;
 
 /** The options both transports take. */
@@ -44,6 +55,8 @@ export interface TransportCoreOptions {
   maxQueueBytes?: number;
   /** Per peer: batches that may wait for the connection before batches are dropped. */
   maxQueueBatches?: number;
+  /** Per peer: bytes that may wait while the peer is down (at most maxQueueBytes). */
+  maxDownQueueBytes?: number;
   /** Reconnect backoff while a peer is down, doubling from the first to the last. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -92,6 +105,7 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
   readonly maxMessageBytes: number;
   readonly maxQueueBytes: number;
   readonly maxQueueBatches: number;
+  readonly maxDownQueueBytes: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   readonly netDelay: NetDelay | undefined;
@@ -120,6 +134,10 @@ export class TransportCore<L extends CoreLink, E extends { readonly length: numb
       "maxQueueBytes",
     );
     this.maxQueueBatches = checkPositive(options.maxQueueBatches ?? 4096, "maxQueueBatches");
+    this.maxDownQueueBytes = Math.min(
+      this.maxQueueBytes,
+      checkPositive(options.maxDownQueueBytes ?? DOWN_QUEUE_BYTES, "maxDownQueueBytes"),
+    );
     this.backoffInitialMs = checkPositive(
       options.backoffInitialMs ?? BACKOFF_INITIAL_MS,
       "backoffInitialMs",
