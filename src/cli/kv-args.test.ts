@@ -109,4 +109,23 @@ describe("rafttoy-kv flags", () => {
       assert.ok(r.stdout.includes(flag), flag);
     }
   });
+
+  test("a pipeline whose followers never apply is a usage error: one line, exit 2", () => {
+    const { value, stderr, code } = parse([
+      ...PEERS,
+      "--pipeline",
+      "async-apply-early-ack-lazy-follower",
+    ]);
+    assert.equal(value, undefined);
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /^rafttoy-kv: --pipeline async-apply-early-ack-lazy-follower leaves followers' state unapplied.*\n$/,
+    );
+    assert.equal(stderr.split("\n").length, 2, "one line");
+    assert.match(
+      parse(["--help"]).stdout,
+      /async-apply-early-ack-lazy-follower is refused \(exit 2\)/,
+    );
+  });
 });

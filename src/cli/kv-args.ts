@@ -2,6 +2,7 @@
 // storage) plus the service's own (front-end addresses, join, redirect, reads, limits).
 import type { Argv } from "yargs";
 import type { ComponentRegistries } from "../node/components.js";
+import { pipelineKinds, pipelineSpec } from "../pipeline/registry.js";
 import type { Listen, ServiceOptions } from "../service/options.js";
 import {
   type CliIo,
@@ -23,7 +24,11 @@ const USAGE = [
   "linearizable by default. Runs until SIGINT or SIGTERM.",
 ].join("\n");
 
+/** Pipelines whose followers never apply: a key-value node serves from its own state. */
+const LAZY_PIPELINES = pipelineKinds.filter((p) => pipelineSpec(p).lazyFollowers === true);
+
 const EPILOG = [
+  `--pipeline ${LAZY_PIPELINES.join(", ")} is refused (exit 2): its followers never apply what commits, and every node serves reads and matches writes from its own state.`,
   "--peers lists the Raft addresses of the members the cluster starts with (the i-th has id i). A node joining later lists them too, with itself appended, and gives --join with any member's HTTP address: it is added as a learner, caught up (by snapshot when the log was compacted), then promoted to voter.",
   "HTTP: PUT/GET/DELETE /kv/KEY, GET /kv?prefix=P, POST /queue/NAME, POST /queue/NAME/pop, GET /cluster, POST /cluster/join, DELETE /cluster/ID, GET /health, GET /metrics.",
 ].join("\n\n");
@@ -127,6 +132,11 @@ export const KV_PROGRAM: ProgramSpec<ServiceOptions> = {
     if (resp.port !== 0 && resp.port === http.port && resp.host === http.host) {
       throw new UsageError(
         `--resp and --http are both ${resp.host}:${resp.port}: give each its own port`,
+      );
+    }
+    if (pipelineSpec(node.pipeline).lazyFollowers === true) {
+      throw new UsageError(
+        `--pipeline ${node.pipeline} leaves followers' state unapplied, and a key-value node serves from its own state: choose another --pipeline`,
       );
     }
     const join = joinUrl(raw);
