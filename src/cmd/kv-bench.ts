@@ -18,6 +18,7 @@ import {
   text,
 } from "../command/command.js";
 import { freePorts } from "../transport/free-ports.js";
+import { LOCK_NOTICE_AFTER_S, noticeLockWait } from "./bench-lock.js";
 import { KvCluster, type KvNode } from "./kv-cluster.js";
 import { processCpuSeconds } from "./process-cpu.js";
 
@@ -71,7 +72,9 @@ const KV_BENCH: CommandSpec<Options> = {
   name: "kv-bench",
   usage: `$0 [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST] [-t set,get] [-- rafttoy-kv flags]
 
-redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16) against the leader and a follower, linearizable then stale reads; autocannon PUT and GET at 100 connections; a plain redis-server as the ceiling. Medians over --runs. Each row also gives the CPU time per operation of the leader and of the followers (all their threads, from /proc), which a shared machine disturbs less than ops/s. Flags after -- go to every rafttoy-kv node.`,
+redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16) against the leader and a follower, linearizable then stale reads; autocannon PUT and GET at 100 connections; a plain redis-server as the ceiling. Medians over --runs. Each row also gives the CPU time per operation of the leader and of the followers (all their threads, from /proc), which a shared machine disturbs less than ops/s. Flags after -- go to every rafttoy-kv node.
+
+kv-bench takes ${LOCK} itself (flock) around each timed command, so that no two timings on this machine overlap: do not start it under flock ${LOCK} (e.g. flock ${LOCK} make bench-kv), which would make it wait for ever. When the lock stays taken for ${LOCK_NOTICE_AFTER_S} s, it says on stderr who holds it, and keeps waiting.`,
   flags: (y) =>
     y
       .parserConfiguration({ "camel-case-expansion": false, "populate--": true })
@@ -124,8 +127,12 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Runs a command under the benchmark lock; resolves with its stdout. */
-function timed(command: string, args: readonly string[]): Promise<string> {
+/**
+ * Runs a command under the benchmark lock; resolves with its stdout. A lock that stays taken
+ * is said on stderr first (bench-lock.ts), then waited for.
+ */
+async function timed(command: string, args: readonly string[]): Promise<string> {
+  await noticeLockWait("kv-bench", LOCK, log);
   return new Promise((resolvePromise, reject) => {
     const child = spawn("flock", [LOCK, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
