@@ -213,6 +213,12 @@ export interface ProgramSpec<T> {
   epilog?: string;
   flags(y: Argv): Argv;
   read(raw: Raw, node: NodeOptions): T;
+  /**
+   * The members to start with when the program's own flags say them instead of --peers
+   * (rafttoy-kv --join with --listen: only this node, the rest learnt at run time);
+   * undefined: --peers is required as usual.
+   */
+  ownPeers?(raw: Raw): PeerAddress[] | undefined;
 }
 
 function build(
@@ -325,26 +331,36 @@ function checkBooleanSpellings(argv: readonly string[]): void {
   }
 }
 
-function readNodeOptions(raw: Raw, registries: ComponentRegistries): NodeOptions {
+function readNodeOptions(
+  raw: Raw,
+  registries: ComponentRegistries,
+  own?: PeerAddress[],
+): NodeOptions {
   let peers: PeerAddress[];
-  try {
-    peers = parsePeers(
-      required(
-        raw,
-        "peers",
-        "list every member, e.g. --peers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-      ),
-    );
-  } catch (error) {
-    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
-  }
-  const range = `1..${peers.length}`;
-  const idText = required(raw, "id", `give this process's position in --peers (${range})`);
-  const id = /^\d+$/.test(idText.trim()) ? Number(idText) : Number.NaN;
-  if (!Number.isSafeInteger(id) || id < 1 || id > peers.length) {
-    throw new UsageError(
-      `--id ${JSON.stringify(idText)} is not a member: pick ${range} (its position in --peers)`,
-    );
+  let id: number;
+  if (own !== undefined) {
+    peers = own;
+    id = own[0]!.id;
+  } else {
+    try {
+      peers = parsePeers(
+        required(
+          raw,
+          "peers",
+          "list every member, e.g. --peers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        ),
+      );
+    } catch (error) {
+      throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+    }
+    const range = `1..${peers.length}`;
+    const idText = required(raw, "id", `give this process's position in --peers (${range})`);
+    id = /^\d+$/.test(idText.trim()) ? Number(idText) : Number.NaN;
+    if (!Number.isSafeInteger(id) || id < 1 || id > peers.length) {
+      throw new UsageError(
+        `--id ${JSON.stringify(idText)} is not a member: pick ${range} (its position in --peers)`,
+      );
+    }
   }
   const dataDirFlag = text(raw, "data-dir")!;
   const electionTicks = wholeNumber(raw, "election-ticks", 2);
@@ -494,7 +510,7 @@ export function parseProgramArgs<T>(
   io: CliIo = processIo,
 ): T {
   return parse(spec as ProgramSpec<unknown>, argv, registries, io, (raw, r) =>
-    spec.read(raw, readNodeOptions(raw, r)),
+    spec.read(raw, readNodeOptions(raw, r, spec.ownPeers?.(raw))),
   ) as T;
 }
 

@@ -128,4 +128,27 @@ describe("rafttoy-kv flags", () => {
       /async-apply-early-ack-lazy-follower is refused \(exit 2\)/,
     );
   });
+
+  test("a joiner needs only --join, --listen (its own Raft address) and --id", () => {
+    const join = ["--join", "http://127.0.0.1:8080"];
+    const { value, code } = parse([...join, "--listen", "127.0.0.1:7004", "--id", "4"]);
+    assert.equal(code, undefined);
+    assert.equal(value?.id, 4);
+    assert.deepEqual(
+      value?.peers.map((p) => [p.id, p.address]),
+      [[4, "127.0.0.1:7004"]],
+    );
+    assert.equal(value?.join, "http://127.0.0.1:8080");
+    const refused = (argv: string[], why: RegExp) => {
+      const r = parse(argv);
+      assert.equal(r.code, 2, argv.join(" "));
+      assert.match(r.stderr, why);
+    };
+    refused(["--listen", "127.0.0.1:7004", "--id", "4"], /--listen needs --join/);
+    refused([...join, "--listen", "127.0.0.1:7004"], /--id is missing/);
+    refused([...join, "--listen", "127.0.0.1:0", "--id", "4"], /--listen needs a port/);
+    refused([...PEERS, ...join, "--listen", "127.0.0.1:7004"], /--listen and --peers are both/);
+    // Without --listen, --peers is required as before.
+    refused([...join, "--id", "4"], /--peers is missing/);
+  });
 });

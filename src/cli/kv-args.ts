@@ -2,8 +2,9 @@
 // storage) plus the service's own (front-end addresses, join, redirect, reads, limits).
 import type { Argv } from "yargs";
 import type { ComponentRegistries } from "../node/components.js";
+import type { PeerAddress } from "../node/options.js";
 import { pipelineKinds, pipelineSpec } from "../pipeline/registry.js";
-import type { Listen, ServiceOptions } from "../service/options.js";
+import { formatListen, type Listen, type ServiceOptions } from "../service/options.js";
 import {
   type CliIo,
   flag,
@@ -18,6 +19,7 @@ import {
 
 const USAGE = [
   "$0 --peers HOST:PORT,... --id N [--resp HOST:PORT] [--http HOST:PORT] [flags]",
+  "$0 --join http://HOST:PORT --listen HOST:PORT --id N [--resp HOST:PORT] [--http HOST:PORT] [flags]",
   "",
   "One node of the replicated key-value service: the Redis protocol (RESP2) and HTTP on",
   "every node, writes forwarded to the leader (or redirected with --redirect), reads",
@@ -29,7 +31,7 @@ const LAZY_PIPELINES = pipelineKinds.filter((p) => pipelineSpec(p).lazyFollowers
 
 const EPILOG = [
   `--pipeline ${LAZY_PIPELINES.join(", ")} is refused (exit 2): its followers never apply what commits, and every node serves reads and matches writes from its own state.`,
-  "--peers lists the Raft addresses of the members the cluster starts with (the i-th has id i). A node joining later lists them too, with itself appended, and gives --join with any member's HTTP address: it is added as a learner, caught up (by snapshot when the log was compacted), then promoted to voter.",
+  "--peers lists the Raft addresses of the members the cluster starts with (the i-th has id i). A node joining later gives --join with any member's HTTP address, --listen with its own Raft address and --id with an id no member has: it learns the members' addresses from the member it joins through, is added as a learner, caught up (by snapshot when the log was compacted), then promoted to voter. (The older form, --peers listing the members with the joiner appended and --id its position, still works.)",
   "HTTP: PUT/GET/DELETE /kv/KEY, GET /kv?prefix=P, POST /queue/NAME, POST /queue/NAME/pop, GET /cluster, POST /cluster/join, DELETE /cluster/ID, GET /health, GET /metrics.",
 ].join("\n\n");
 
@@ -44,6 +46,11 @@ function kvFlags(y: Argv): Argv {
       type: "string",
       describe: "where the HTTP server listens, host:port",
       default: "127.0.0.1:8080",
+    })
+    .option("listen", {
+      type: "string",
+      describe:
+        "with --join and instead of --peers: this node's Raft address, host:port (the members' addresses are learnt from the --join member)",
     })
     .option("join", {
       type: "string",
@@ -115,11 +122,36 @@ function joinUrl(raw: Raw): string | undefined {
   return url.origin;
 }
 
+/** --listen (with --join, without --peers): this node alone, with the id --id gives. */
+function joinerPeers(raw: Raw): PeerAddress[] | undefined {
+  if (text(raw, "listen") === undefined) return undefined;
+  if (text(raw, "peers") !== undefined) {
+    throw new UsageError(
+      "--listen and --peers are both given: a joining node gives --listen (its own Raft address), a starting member --peers",
+    );
+  }
+  if (text(raw, "join") === undefined) {
+    throw new UsageError(
+      "--listen needs --join http://HOST:PORT: only a joining node learns the members instead of listing them in --peers",
+    );
+  }
+  const self = listen(raw, "listen");
+  if (self.port === 0) {
+    throw new UsageError("--listen needs a port (the members dial it): e.g. 127.0.0.1:7004");
+  }
+  if (text(raw, "id") === undefined) {
+    throw new UsageError("--id is missing: give the joining node an id no member has, e.g. --id 4");
+  }
+  const id = wholeNumber(raw, "id", 1);
+  return [{ id, host: self.host, port: self.port, address: formatListen(self) }];
+}
+
 export const KV_PROGRAM: ProgramSpec<ServiceOptions> = {
   name: "rafttoy-kv",
   usage: USAGE,
   epilog: EPILOG,
   flags: kvFlags,
+  ownPeers: joinerPeers,
   read(raw, node) {
     const reads = text(raw, "reads")!;
     if (reads !== "linearizable" && reads !== "stale") {

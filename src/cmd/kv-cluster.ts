@@ -25,6 +25,8 @@ export interface KvNode {
   dataDir: string;
   /** The --peers this node was first started with (a restart must give the same). */
   peers: string;
+  /** Started with --listen and --join instead of --peers (it learns the members). */
+  listenOnly: boolean;
   child: ChildProcess | null;
   /** The last lines the node wrote on stderr, for errors about it. */
   lastLines: string[];
@@ -88,6 +90,7 @@ export class KvCluster {
       httpPort,
       dataDir: join(this.dir, `node-${id}`),
       peers: "",
+      listenOnly: false,
       child: null,
       lastLines: [],
       exited: Promise.resolve(0),
@@ -102,8 +105,7 @@ export class KvCluster {
       process.execPath,
       [
         BIN,
-        "--peers",
-        n.peers,
+        ...(n.listenOnly ? ["--listen", n.raft] : ["--peers", n.peers]),
         "--id",
         String(id),
         "--resp",
@@ -139,12 +141,17 @@ export class KvCluster {
     await this.waitServing(id);
   }
 
-  /** Adds a node that joins through `via`'s HTTP address; resolves once it serves. */
-  async join(via: number): Promise<KvNode> {
+  /**
+   * Adds a node that joins through `via`'s HTTP address; resolves once it serves. With
+   * `listenOnly` it is started with --listen (its own Raft address) instead of --peers.
+   */
+  async join(via: number, opts: { listenOnly?: boolean } = {}): Promise<KvNode> {
     const id = Math.max(...this.nodes.keys()) + 1;
     const [raft, resp, http] = await freePorts(3);
     this.peers.push(`127.0.0.1:${raft}`);
-    this.nodes.set(id, this.describe(id, resp as number, http as number));
+    const n = this.describe(id, resp as number, http as number);
+    n.listenOnly = opts.listenOnly === true;
+    this.nodes.set(id, n);
     this.spawn(id, ["--join", `http://${this.node(via).http}`]);
     await this.waitServing(id);
     return this.node(id);

@@ -5,13 +5,22 @@ import { parseKvArgs } from "../cli/kv-args.js";
 import { checkBeforeStart } from "../cli/startup-checks.js";
 import { componentRegistries } from "../node/components.js";
 import { exitCodeFor, log } from "../node/node.js";
-import { joinThrough, startServiceNode } from "../service/service-node.js";
+import { joinThrough, membersThrough, startServiceNode } from "../service/service-node.js";
+import { splitHostPort } from "../transport/address.js";
 import { profileUntilExit } from "./cpu-profile.js";
 
 async function main(): Promise<void> {
   const opts = parseKvArgs(process.argv.slice(2), componentRegistries);
   await checkBeforeStart("rafttoy-kv", opts);
   if (opts.cpuProf !== undefined) profileUntilExit(opts.cpuProf, `kv-${opts.id}`, log);
+  // Started with --listen: the members' addresses come from the member it joins through.
+  if (opts.join !== undefined && opts.peers.length === 1) {
+    for (const m of await membersThrough(opts.join, log)) {
+      const at = splitHostPort(m.raft);
+      if (m.id === opts.id || at === undefined) continue;
+      opts.peers.push({ id: m.id, ...at });
+    }
+  }
   const node = await startServiceNode(opts, log, (err) => {
     log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(exitCodeFor(err));

@@ -106,7 +106,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
     }
   });
 
-  it("joins a fourth node under load, then removes it", async () => {
+  it("joins a fourth node under load, started with only --join, --listen and --id, then removes it", async () => {
     const leader = await c.leader();
     const writer = client(leader.respPort);
     let writes = 0;
@@ -118,7 +118,7 @@ describe("rafttoy-kv processes: forwarding, leader kill, restarts", () => {
       }
     })();
     try {
-      const joined = await c.join(leader.id);
+      const joined = await c.join(leader.id, { listenOnly: true });
       await retryUntil(
         "node 4 is a voter",
         async () => {

@@ -164,6 +164,37 @@ export async function joinThrough(
   }
 }
 
+/**
+ * The members' Raft addresses as the member at `url` knows them (GET /cluster), retried
+ * until it answers: a node started with --listen instead of --peers knows no other member,
+ * and its transport needs their addresses to answer the leader at all.
+ */
+export async function membersThrough(
+  url: string,
+  log: (line: string) => void,
+  timeoutMs = 120_000,
+): Promise<{ id: number; raft: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 200;
+  for (;;) {
+    let why: string;
+    try {
+      const res = await fetch(`${url}/cluster`, { signal: AbortSignal.timeout(5000) });
+      if (res.ok) {
+        const info = (await res.json()) as ClusterInfo;
+        return info.members.filter((m) => m.raft !== "").map((m) => ({ id: m.id, raft: m.raft }));
+      }
+      why = `${res.status}`;
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`could not learn the members from ${url}: ${why}`);
+    log(`members from ${url}: ${why}; retrying`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 2000);
+  }
+}
+
 export { isStorageFault };
 
 function effectiveMaxKeyBytes(limits: KvLimits, engineMax: number): number {
