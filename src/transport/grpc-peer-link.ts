@@ -92,13 +92,7 @@ export class PeerLink {
     private readonly events: PeerLinkEvents,
     logger: Logger,
   ) {
-    this.reachability = new Reachability(
-      peerId,
-      address,
-      logger,
-      (id) => events.unreachable(id),
-      (id) => events.disconnected(id),
-    );
+    this.reachability = new Reachability(peerId, address, logger, events);
     this.backoffMs = options.backoffInitialMs;
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (items) => this.arrive(items));

@@ -10,8 +10,10 @@ export class Reachability {
     private readonly peerId: number,
     private readonly address: string,
     private readonly logger: Logger,
-    private readonly unreachable: (peerId: number) => void,
-    private readonly disconnected: (peerId: number) => void = () => {},
+    private readonly events: {
+      unreachable(peerId: number): void;
+      disconnected(peerId: number): void;
+    },
   ) {}
 
   /**
@@ -24,8 +26,8 @@ export class Reachability {
       const retry = retrying ? "; retrying with backoff" : "";
       this.logger.warn(`peer ${this.peerId} at ${this.address} is unreachable (${reason})${retry}`);
     }
-    this.unreachable(this.peerId);
-    this.disconnected(this.peerId);
+    this.events.unreachable(this.peerId);
+    this.events.disconnected(this.peerId);
   }
 
   /** Connected: say so if the peer had been logged as down. */

@@ -101,13 +101,7 @@ export class TcpPeerLink {
     private readonly events: TcpPeerLinkEvents,
     logger: Logger,
   ) {
-    this.reachability = new Reachability(
-      peerId,
-      address,
-      logger,
-      (id) => events.unreachable(id),
-      (id) => events.disconnected(id),
-    );
+    this.reachability = new Reachability(peerId, address, logger, events);
     if (hasDelay(options.netDelay)) {
       this.delay = new DelayLine(options.netDelay, (frames) => this.arrive(frames));
     }

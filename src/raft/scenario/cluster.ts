@@ -15,7 +15,7 @@ import {
   type Entry,
   EntryType,
   type Message,
-  type MessageType,
+  MessageType,
   type Snapshot,
 } from "../types.js";
 import { formatConfState, formatMessage, formatReady } from "./format.js";
@@ -380,6 +380,27 @@ export class Cluster {
     fresh.confState = old.confState;
     this.nodes.set(id, fresh);
     return fresh;
+  }
+
+  /**
+   * With `leader` elected: `follower` misses entries that the leader then compacts away, and
+   * the leader is run until it sends `follower` a snapshot, left in flight. Returns the
+   * snapshot's index.
+   */
+  snapshotInFlight(leader: number, follower: number): number {
+    this.isolate(follower);
+    for (let i = 0; i < 3; i++) this.propose(leader, `s${i}`);
+    this.stabilize();
+    const l = this.node(leader);
+    const index = l.appliedIndex;
+    l.storage.createSnapshot(index, l.confState, new TextEncoder().encode("snap"));
+    l.storage.compact(index);
+    this.heal();
+    this.tick(leader);
+    if (this.runUntil((m) => m.type === MessageType.MsgSnap) === undefined) {
+      throw new Error(`leader ${leader} sent no snapshot to ${follower}`);
+    }
+    return index;
   }
 
   leader(): number {
