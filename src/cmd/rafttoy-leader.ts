@@ -2,11 +2,10 @@
 // rafttoy-leader: campaigns until it leads, waits for the followers to catch up, then runs
 // each selected benchmark in a fresh test epoch and prints one Go-style line per run.
 // An unmeasured warm-up comes before the first run.
-import type { Benchtime } from "../bench/benchtime.js";
 import { proposalPayloadMaker } from "../bench/payload.js";
 import { addRssToReport } from "../bench/rss-report.js";
 import { type RunProgress, runBenchmarks, writeReport } from "../bench/runner.js";
-import { runClosedLoop } from "../bench/workload.js";
+import { warmUp, warmupPlan } from "../bench/warmup.js";
 import { parseLeaderArgs } from "../cli/args.js";
 import { dropsVerdict, EXIT_FAILED } from "../cli/exit-codes.js";
 import { checkBeforeStart } from "../cli/startup-checks.js";
@@ -20,16 +19,6 @@ import { howToOpenProfiles, profileUntilExit } from "./cpu-profile.js";
 const LEAD_TIMEOUT_MS = 60_000;
 /** Warm-up workers for an open-loop (maxrate) first case. */
 const WARMUP_CONC = 64;
-/** Upper bound of the unmeasured warm-up before the first run (JIT, connections, pools). */
-const WARMUP_MS = 1_000;
-const WARMUP_PROPOSALS = 20_000;
-
-/** The warm-up's length: the benchtime, capped. */
-function warmupBenchtime(benchtime: Benchtime): Benchtime {
-  return benchtime.kind === "duration"
-    ? { kind: "duration", ms: Math.min(benchtime.ms, WARMUP_MS) }
-    : { kind: "count", proposals: Math.min(benchtime.proposals, WARMUP_PROPOSALS) };
-}
 
 async function main(): Promise<number> {
   // The launcher's channel is for extras; it must never keep the leader from exiting.
@@ -72,17 +61,23 @@ async function main(): Promise<number> {
     prepare: async ({ benchCase }) => {
       if (first) {
         // The first run would otherwise pay for compiling the hot paths of all three
-        // processes: a short closed-loop load first, not measured, then a fresh epoch.
+        // processes: a closed-loop load first, not measured (src/bench/warmup.ts says how
+        // long), then a fresh epoch.
         first = false;
         log("rafttoy-leader: warming up (not measured)");
-        await runClosedLoop({
-          proposer: peer,
-          conc: benchCase.conc ?? WARMUP_CONC,
-          bytes: benchCase.bytes,
-          benchtime: warmupBenchtime(benchtime),
-          latency: { record: () => {} },
-          makePayload: proposalPayloadMaker(opts.keys),
-        });
+        const warm = await warmUp(
+          {
+            proposer: peer,
+            conc: benchCase.conc ?? WARMUP_CONC,
+            bytes: benchCase.bytes,
+            latency: { record: () => {} },
+            makePayload: proposalPayloadMaker(opts.keys),
+          },
+          warmupPlan(benchtime),
+        );
+        log(
+          `rafttoy-leader: warmed up with ${warm.completed} proposals in ${(warm.elapsedMs / 1000).toFixed(1)} s`,
+        );
         node.metrics.reset();
       }
       watch.pause();

@@ -4,7 +4,8 @@
 //
 // The main thread reserves space in a shared ring buffer and encodes records straight into
 // it, then publishes commands (write ring bytes at a file position; fdatasync a file) into
-// a shared command queue and wakes the worker with Atomics.notify. The worker, asleep in
+// a shared command queue and wakes the worker with Atomics.notify, once per turn of the
+// event loop (see wake()). The worker, asleep in
 // Atomics.wait, executes every command published so far, one after the other, and after
 // each fdatasync (and when it has caught up) publishes how many it has done and posts a
 // message, so the main thread's event loop learns about it. Commands run strictly in
@@ -164,6 +165,10 @@ export class IoThread {
   /** Next free ring offset. */
   private tail = 0;
   private requested = 0;
+  /** Commands published that the worker has not been woken for yet. */
+  private unannounced = false;
+  /** A microtask will wake the worker. */
+  private wakeQueued = false;
   /** Whether the port keeps the event loop alive (commands are in flight). */
   private referenced = false;
   private failure: FailureReport | undefined;
@@ -276,6 +281,7 @@ export class IoThread {
 
   /** Blocks the calling thread until command `cmd` is done; throws if the worker failed. */
   waitFor(cmd: number): void {
+    this.wake();
     for (;;) {
       const done = this.done();
       if (done > cmd) return;
@@ -312,13 +318,37 @@ export class IoThread {
     this.positions[cmd % SLOTS] = position;
     this.requested = cmd + 1;
     Atomics.store(this.ctrl, C_REQUESTED, this.requested);
-    Atomics.notify(this.ctrl, C_REQUESTED);
+    this.unannounced = true;
+    if (!this.wakeQueued) {
+      this.wakeQueued = true;
+      queueMicrotask(this.wakeFromMicrotask);
+    }
     if (!this.referenced) {
       this.referenced = true;
       this.port.ref();
     }
     return cmd;
   }
+
+  /**
+   * Wakes the worker for the commands published since it was last woken. Called from a
+   * microtask, so that an append's write and fdatasync, and every append of the same turn,
+   * take one wake-up (an Atomics.notify that finds the worker asleep is a futex wake, and on
+   * two cores the woken thread often preempts this one), and so that the messages a turn
+   * sends before its local append (parallel-append's MsgApps, flushed by an earlier
+   * microtask) reach the socket before the I/O thread competes for the CPU. Waiting on the
+   * worker synchronously wakes it first.
+   */
+  private wake(): void {
+    if (!this.unannounced) return;
+    this.unannounced = false;
+    Atomics.notify(this.ctrl, C_REQUESTED);
+  }
+
+  private readonly wakeFromMicrotask = (): void => {
+    this.wakeQueued = false;
+    this.wake();
+  };
 
   private onMessage(m: number | FailureReport): void {
     if (typeof m !== "number") this.failure ??= m;
