@@ -73,8 +73,8 @@ export async function runLeaderStarts(o: LeaderStartsOptions): Promise<LeaderSta
       let killed: number | undefined;
       if (o.killEvery > 0 && start % o.killEvery === 0) {
         killed = 2 + ((start / o.killEvery) % 2);
-        // The warm-up takes at most a second; then comes the measured run's epoch.
-        const inRun = leader.waitFor(/warming up/, 70_000).then(() => sleep(1_300));
+        // The leader says when the warm-up is over; then comes the measured run's epoch.
+        const inRun = leader.waitFor(/warmed up/, 70_000).then(() => sleep(300));
         await inRun.catch(() => {});
         if (leader.child.exitCode === null) {
           const victim = followers.get(killed)!;

@@ -44,7 +44,7 @@ test("both followers killed mid-run: one line, exit 1, long before the run would
       "--benchtime",
       "60s",
     ]);
-    await leader.waitFor(/warming up/);
+    await leader.waitFor(/warmed up/);
     await new Promise((r) => setTimeout(r, 2_000));
     for (const f of followers) f.child.kill("SIGKILL");
     const timer = setTimeout(() => leader?.child.kill("SIGKILL"), 30_000);

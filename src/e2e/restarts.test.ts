@@ -107,8 +107,8 @@ describe("follower restarts", { concurrency: false }, () => {
         "--benchtime",
         "12s",
       ]);
-      // The warm-up lasts at most 1 s; then the measured run's epoch begins.
-      await leader.waitFor(/warming up/);
+      // The leader says when its warm-up is over; then the measured run's epoch begins.
+      await leader.waitFor(/warmed up/);
       await sleep(2_000);
       const victim = followers[1]!;
       victim.child.kill("SIGKILL");
