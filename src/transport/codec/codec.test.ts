@@ -264,6 +264,56 @@ describe("codec", () => {
     }
   });
 
+  test("encodeParts: a second destination's batch reuses the first's entry bytes by reference", () => {
+    // A leader sends both followers the same slice of its log: the second batch must carry
+    // the entries encoded for the first as a view of those bytes, not as a second copy.
+    const rng = new SeededRng(SEED ^ 0x3c6ef372);
+    const log = Array.from({ length: 32 }, () => ({
+      ...randomEntry(rng),
+      data: randomBytes(rng, 200),
+    }));
+    const epoch = randomEpoch(rng);
+    const msgApp = (to: number, commit: number): Message =>
+      makeMessage({ type: 3, to, from: 1, term: 2, index: 5, commit, entries: log.slice(4, 28) });
+    const enc = new BatchEncoder();
+    const first = enc.encodeParts(epoch, 1, [msgApp(2, 7)], 4096);
+    assert.equal(first.parts.length, 1);
+    const second = enc.encodeParts(epoch, 1, [msgApp(3, 9)], 4096);
+    for (const [got, m] of [
+      [first, msgApp(2, 7)],
+      [second, msgApp(3, 9)],
+    ] as const) {
+      const joined = Buffer.concat(got.parts);
+      assert.equal(joined.length, got.length, `seed ${SEED}`);
+      assert.deepEqual(
+        decodedPlain(decodeBatch(joined)),
+        expectedBatch(epoch, 1, [m]),
+        `seed ${SEED}`,
+      );
+    }
+    const firstBytes = first.parts[0]!;
+    // Small batches may share one pool allocation: inside the first batch's bytes is what counts.
+    const shared = second.parts.filter(
+      (p) =>
+        p.buffer === firstBytes.buffer &&
+        p.byteOffset >= firstBytes.byteOffset &&
+        p.byteOffset + p.length <= firstBytes.byteOffset + firstBytes.length,
+    );
+    assert.equal(
+      shared.length,
+      1,
+      `the entries are one part pointing into the first batch (seed ${SEED})`,
+    );
+    const dataBytes = log.slice(4, 28).reduce((n, e) => n + e.data.length, 0);
+    assert.ok(shared[0]!.length >= dataBytes, `every entry's data is in that part (seed ${SEED})`);
+    // The whole-buffer encode still copies them: its caller (gRPC) needs one contiguous buffer.
+    const whole = enc.encode(epoch, 1, [msgApp(3, 9)]);
+    assert.ok(
+      whole.buffer !== firstBytes.buffer ||
+        whole.byteOffset >= firstBytes.byteOffset + firstBytes.length,
+    );
+  });
+
   test("two encoders share nothing: one's handed-out bytes never reach the other's batches", () => {
     // Two transports in one process (a test cluster) send the same log slices. Each owns the
     // batches it hands out and may let its writer reuse them once written; the other must

@@ -205,6 +205,14 @@ interface PartsSink {
   readonly minShared: number;
   /** Start of the current segment of the batch buffer (bytes written since the last cut). */
   segmentStart: number;
+  /** Bytes handed out as parts of their own (large entry data, cached entries), not in the buffer. */
+  external: number;
+}
+
+/** Ends the sink's current segment of `buf` at `pos`, as a part (none when it is empty). */
+function cutSegment(parts: PartsSink, buf: Uint8Array, pos: number): void {
+  if (pos > parts.segmentStart) parts.out.push(buf.subarray(parts.segmentStart, pos));
+  parts.segmentStart = pos;
 }
 
 /**
@@ -228,11 +236,14 @@ export class BatchEncoder {
   private cachedLast: Entry | undefined = undefined;
   private cachedCount = 0;
   private cachedBytes: Uint8Array = new Uint8Array(0);
+  /** The longest entry data in cachedBytes: a batch writing parts reuses only runs below its minShared. */
+  private cachedMaxData = 0;
 
   // Entries written by the batch being encoded; they replace the cache only once the batch
   // is done, so the size pass and the write pass of one batch see the same cache.
   private writtenEntries: readonly Entry[] | undefined = undefined;
   private writtenBytes: Uint8Array = this.cachedBytes;
+  private writtenMaxData = 0;
 
   // Set only while encodeParts runs.
   private parts: PartsSink | undefined = undefined;
@@ -243,15 +254,17 @@ export class BatchEncoder {
    * Returns a Node Buffer (a Uint8Array) so gRPC can send it without another copy.
    */
   encode(epoch: Epoch, from: number, messages: readonly Message[]): Uint8Array {
-    return this.encodeInto(epoch, from, messages, 0);
+    return this.encodeInto(epoch, from, messages);
   }
 
   /**
    * The bytes of `encode` as a list of parts whose concatenation is exactly those bytes,
-   * for a writer that can gather (one writev): entry data of at least `minShared` bytes is
-   * not copied into the batch but handed out as a part of its own, the caller's own array,
-   * which must not change until written. With no entry that large, it is one part, the same
-   * as `encode`. Returns the parts and their total length.
+   * for a writer that can gather (one writev). Two kinds of bytes are not copied into the
+   * batch but handed out as parts of their own: entry data of at least `minShared` bytes
+   * (the caller's own array, which must not change until written), and the encoded entries
+   * of the last MsgApp when this batch sends the same entries again (the second follower's
+   * batch: a view of the first one's bytes). Otherwise it is one part, the same as `encode`.
+   * Returns the parts and their total length.
    */
   encodeParts(
     epoch: Epoch,
@@ -259,36 +272,23 @@ export class BatchEncoder {
     messages: readonly Message[],
     minShared: number,
   ): { parts: Uint8Array[]; length: number } {
-    let shared = 0;
-    for (let i = 0; i < messages.length; i++) {
-      const entries = messages[i]!.entries;
-      for (let k = 0; k < entries.length; k++) {
-        const len = entries[k]!.data.length;
-        if (len >= minShared) shared += len;
-      }
-    }
-    if (shared === 0) {
-      const bytes = this.encode(epoch, from, messages);
-      return { parts: [bytes], length: bytes.length };
-    }
-    const parts: PartsSink = { out: [], minShared, segmentStart: 0 };
+    const parts: PartsSink = { out: [], minShared, segmentStart: 0, external: 0 };
     this.parts = parts;
     try {
-      const buf = this.encodeInto(epoch, from, messages, shared);
-      if (parts.segmentStart < buf.length) parts.out.push(buf.subarray(parts.segmentStart));
-      return { parts: parts.out, length: buf.length + shared };
+      const buf = this.encodeInto(epoch, from, messages);
+      if (parts.segmentStart === 0) parts.out.push(buf);
+      else if (parts.segmentStart < buf.length) parts.out.push(buf.subarray(parts.segmentStart));
+      return { parts: parts.out, length: buf.length + parts.external };
     } finally {
       this.parts = undefined;
     }
   }
 
-  /** Encodes into one buffer `external` bytes shorter than the batch (data left to parts). */
-  private encodeInto(
-    epoch: Epoch,
-    from: number,
-    messages: readonly Message[],
-    external: number,
-  ): Uint8Array {
+  /**
+   * Encodes into one buffer; writing parts, the bytes the size pass handed out as parts of
+   * their own are left out of it.
+   */
+  private encodeInto(epoch: Epoch, from: number, messages: readonly Message[]): Uint8Array {
     if (this.messageSizes.length < messages.length) {
       this.messageSizes = new Float64Array(Math.max(messages.length, this.messageSizes.length * 2));
     }
@@ -312,7 +312,7 @@ export class BatchEncoder {
       total += lenFieldSize(size);
     }
 
-    const size = total - external;
+    const size = total - (this.parts?.external ?? 0);
     const out = Buffer.allocUnsafe(size);
     // Stores into a plain Uint8Array view are cheaper than into the Buffer subclass.
     const buf = new Uint8Array(out.buffer, out.byteOffset, size);
@@ -332,26 +332,35 @@ export class BatchEncoder {
     return out;
   }
 
-  /** Bytes of a Message's entries; records each entry's size from `slot` on. */
+  /**
+   * Bytes of a Message's entries; records each entry's size from `slot` on. Writing parts,
+   * counts the bytes that will be parts of their own.
+   */
   private entriesSize(entries: readonly Entry[], slot: number): number {
+    const parts = this.parts;
     const cached = this.cachedEntries(entries);
-    if (cached !== undefined) return cached.length;
+    if (cached !== undefined) {
+      if (parts !== undefined) parts.external += cached.length;
+      return cached.length;
+    }
     const sizes = this.entrySizes;
     let n = 0;
     for (let i = 0; i < entries.length; i++) {
-      const size = entrySize(entries[i]!);
+      const e = entries[i]!;
+      const size = entrySize(e);
       sizes[slot + i] = size;
       n += 1 + uintSize(size, "length") + size;
+      if (parts !== undefined && e.data.length >= parts.minShared) parts.external += e.data.length;
     }
     return n;
   }
 
   private cachedEntries(entries: readonly Entry[]): Uint8Array | undefined {
-    // Writing parts, entry data stays out of the batch buffer: there is no contiguous copy.
-    if (this.parts !== undefined) return undefined;
     const n = entries.length;
     if (n !== this.cachedCount || n === 0) return undefined;
     if (entries[0] !== this.cachedFirst || entries[n - 1] !== this.cachedLast) return undefined;
+    // Large data goes out from the entry's own array, never from a copy of it.
+    if (this.parts !== undefined && this.cachedMaxData >= this.parts.minShared) return undefined;
     return this.cachedBytes;
   }
 
@@ -362,6 +371,7 @@ export class BatchEncoder {
     this.cachedLast = entries[entries.length - 1];
     this.cachedCount = entries.length;
     this.cachedBytes = this.writtenBytes;
+    this.cachedMaxData = this.writtenMaxData;
     this.writtenEntries = undefined;
   }
 
@@ -385,16 +395,28 @@ export class BatchEncoder {
     slot: number,
   ): number {
     if (entries.length === 0) return pos;
+    const parts = this.parts;
     const cached = this.cachedEntries(entries);
     if (cached !== undefined) {
-      buf.set(cached, pos);
-      return pos + cached.length;
+      if (parts === undefined) {
+        buf.set(cached, pos);
+        return pos + cached.length;
+      }
+      // The bytes already handed out become a part of this batch too: not copied again.
+      cutSegment(parts, buf, pos);
+      parts.out.push(cached);
+      return pos;
     }
     const start = pos;
+    const cuts = parts?.out.length ?? 0;
     pos = this.writeEntries(buf, pos, entries, slot);
-    if (entries.length >= MIN_CACHED_ENTRIES && this.parts === undefined) {
+    // Only entries written whole into this buffer are one contiguous run of bytes to reuse.
+    if (entries.length >= MIN_CACHED_ENTRIES && (parts?.out.length ?? 0) === cuts) {
       this.writtenEntries = entries;
       this.writtenBytes = buf.subarray(start, pos);
+      let maxData = 0;
+      for (let i = 0; i < entries.length; i++) maxData = Math.max(maxData, entries[i]!.data.length);
+      this.writtenMaxData = maxData;
     }
     return pos;
   }
@@ -418,8 +440,8 @@ export class BatchEncoder {
         // The data itself becomes a part of its own: written out by reference, not copied.
         buf[pos] = TAG_ENTRY_DATA;
         pos = putUvarint(buf, pos + 1, e.data.length);
-        parts.out.push(buf.subarray(parts.segmentStart, pos), e.data);
-        parts.segmentStart = pos;
+        cutSegment(parts, buf, pos);
+        parts.out.push(e.data);
         continue;
       }
       pos = putBytesField(buf, pos, TAG_ENTRY_DATA, e.data);
