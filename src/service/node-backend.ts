@@ -187,11 +187,20 @@ export class NodeBackend implements KvBackend {
     return result!;
   }
 
-  async writeBatch(writes: readonly KvWrite[]): Promise<KvResult[]> {
-    if (writes.length === 0) return [];
-    this.checkOpen();
-    await this.leaderForWrites();
-    return this.propose(writes.map((w) => (id: ProposalId) => this.sm.encodeWrite(id, w)));
+  writeBatch(writes: readonly KvWrite[]): Promise<KvResult[]> {
+    if (writes.length === 0) return Promise.resolve([]);
+    try {
+      this.checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const encoders = writes.map((w) => (id: ProposalId) => this.sm.encodeWrite(id, w));
+    // With a leader known (the usual case) nothing is awaited before the proposal: a
+    // request's own promises are most of the backend's cost per command.
+    const { lead } = this.peer.leadership();
+    if (lead === 0) return this.leaderForWrites().then(() => this.propose(encoders));
+    if (this.opts.redirect === true && lead !== this.id) return Promise.reject(this.moved(lead));
+    return this.propose(encoders);
   }
 
   /** Proposes commands (one entry each, one batch) and resolves with their results. */
@@ -199,18 +208,17 @@ export class NodeBackend implements KvBackend {
     encoders: readonly ((id: ProposalId) => Uint8Array)[],
   ): Promise<KvResult[]> {
     const ids = encoders.map(() => this.newProposalId());
-    const now = Date.now();
-    const results = ids.map((id) => this.pending.add(id, now));
-    // A stop may reject them while the batch is still being handed over, before anyone
-    // awaits them: that rejection reaches the caller through the hand-over, not unhandled.
-    for (const r of results) r.catch(() => {});
+    const batch = this.pending.add(ids, Date.now());
+    // A stop may reject it while the batch is still being handed over, before anyone
+    // awaits it: that rejection reaches the caller through the hand-over, not unhandled.
+    batch.results.catch(() => {});
     try {
       await this.handOver(encoders.map((encode, i) => encode(ids[i]!)));
-      this.pending.handedTo(ids, this.peer.leadership().lead);
+      this.pending.handedTo(batch, this.peer.leadership().lead);
       // Settled by the state machine's report, or by housekeep() at the deadline.
-      return await Promise.all(results);
+      return await batch.results;
     } finally {
-      for (const id of ids) this.pending.forget(id);
+      this.pending.forget(batch);
     }
   }
 

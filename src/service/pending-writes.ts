@@ -1,29 +1,44 @@
-// The writes a node has handed to the core and not yet seen applied, each with the leader it
-// was handed to and the time after which its caller is answered without a result.
+// The writes a node has handed to the core and not yet seen applied, kept by batch (the
+// writes of one writeBatch call), each batch with the leader it was handed to and the time
+// after which its caller is answered without a result.
 //
-// A write normally waits for its result up to the write timeout. When the leader it was
-// handed to is replaced (it died, or lost an election), the write may still commit (the
-// old leader may have replicated it before it went) or may be lost for good, and nothing
+// A batch normally waits for its results up to the write timeout. When the leader it was
+// handed to is replaced (it died, or lost an election), its writes may still commit (the
+// old leader may have replicated them before it went) or may be lost for good, and nothing
 // here can tell which before the new leader has committed what it inherited. So such a
-// write gets a short grace instead of the rest of its timeout: the new leader commits the
+// batch gets a short grace instead of the rest of its timeout: the new leader commits the
 // inherited entries within it in the usual case, and otherwise the caller hears "outcome
 // unknown" in about an election timeout, not after the whole write timeout.
+//
+// Kept by batch rather than by write because every write of a batch shares its caller,
+// its leader and its deadline, and because a batch's caller gets all its results or one
+// error: one promise and one deadline per batch is what a client chunk costs, however many
+// commands it holds.
 import { BackendError, type KvResult } from "./contract.js";
 import type { ProposalId } from "./state-machine.js";
 
-interface PendingWrite {
-  resolve(result: KvResult): void;
+/** One writeBatch waiting for its results; `results` resolves once every write applied. */
+export interface PendingBatch {
+  readonly results: Promise<KvResult[]>;
+}
+
+interface Batch extends PendingBatch {
+  ids: readonly ProposalId[];
+  values: KvResult[];
+  missing: number;
+  resolve(results: KvResult[]): void;
   reject(err: BackendError): void;
   /** The leader it was handed to (0: not handed over yet). */
   leader: number;
 }
 
 export class PendingWrites {
-  private readonly writes = new Map<ProposalId, PendingWrite>();
-  /** In deadline order (insertion order: every write gets the same timeout). */
-  private readonly deadlines = new Map<ProposalId, number>();
-  /** Writes whose leader was replaced, in deadline order (one grace for all). */
-  private readonly orphans = new Map<ProposalId, { deadline: number; leader: number }>();
+  /** Every waiting write: its batch and its place in the batch's results. */
+  private readonly writes = new Map<ProposalId, { batch: Batch; slot: number }>();
+  /** Batches in deadline order (insertion order: every batch gets the same timeout). */
+  private readonly deadlines = new Map<Batch, number>();
+  /** Batches whose leader was replaced, in deadline order (one grace for all). */
+  private readonly orphans = new Map<Batch, { deadline: number; leader: number }>();
 
   constructor(
     private readonly timeoutMs: number,
@@ -31,67 +46,80 @@ export class PendingWrites {
     private readonly graceMs: number,
   ) {}
 
+  /** Writes waiting for their result. */
   get size(): number {
     return this.writes.size;
   }
 
-  /** Waits for the result of `id`, answered by settle(), expire() or rejectAll(). */
-  add(id: ProposalId, now: number): Promise<KvResult> {
-    const result = new Promise<KvResult>((resolve, reject) => {
-      this.writes.set(id, { resolve, reject, leader: 0 });
+  /** Waits for the results of `ids`, answered by settle(), expire() or rejectAll(). */
+  add(ids: readonly ProposalId[], now: number): PendingBatch {
+    let resolve!: (results: KvResult[]) => void;
+    let reject!: (err: BackendError) => void;
+    const results = new Promise<KvResult[]>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    this.deadlines.set(id, now + this.timeoutMs);
-    return result;
-  }
-
-  /** `ids` were handed to the core while `leader` led (this node's core forwards them there). */
-  handedTo(ids: readonly ProposalId[], leader: number): void {
-    for (const id of ids) {
-      const w = this.writes.get(id);
-      if (w !== undefined) w.leader = leader;
+    const batch: Batch = {
+      results,
+      ids,
+      values: new Array<KvResult>(ids.length),
+      missing: ids.length,
+      resolve,
+      reject,
+      leader: 0,
+    };
+    for (let slot = 0; slot < ids.length; slot++) {
+      this.writes.set(ids[slot] as ProposalId, { batch, slot });
     }
+    this.deadlines.set(batch, now + this.timeoutMs);
+    return batch;
   }
 
-  /** The state machine applied `id`: its caller gets the result. */
+  /** `batch` was handed to the core while `leader` led (this node's core forwards it there). */
+  handedTo(batch: PendingBatch, leader: number): void {
+    (batch as Batch).leader = leader;
+  }
+
+  /** The state machine applied `id`: once its batch is complete, the caller gets the results. */
   settle(id: ProposalId, result: KvResult): void {
     const w = this.writes.get(id);
     if (w === undefined) return;
-    this.forget(id);
-    w.resolve(result);
-  }
-
-  /** Stops waiting for `id` (its caller has gone). */
-  forget(id: ProposalId): void {
     this.writes.delete(id);
-    this.deadlines.delete(id);
-    this.orphans.delete(id);
+    const batch = w.batch;
+    batch.values[w.slot] = result;
+    if (--batch.missing > 0) return;
+    this.forget(batch);
+    batch.resolve(batch.values);
   }
 
-  /** The leader is now `lead` (0: none known): writes handed to another leader get the grace. */
+  /** Stops waiting for `batch` (its caller has gone). */
+  forget(batch: PendingBatch): void {
+    const b = batch as Batch;
+    if (b.missing > 0) for (const id of b.ids) this.writes.delete(id);
+    this.deadlines.delete(b);
+    this.orphans.delete(b);
+  }
+
+  /** The leader is now `lead` (0: none known): batches handed to another leader get the grace. */
   leaderIs(lead: number, now: number): void {
     const deadline = now + this.graceMs;
-    for (const [id, w] of this.writes) {
-      if (w.leader === 0 || w.leader === lead || this.orphans.has(id)) continue;
-      const own = this.deadlines.get(id);
-      if (own !== undefined && own <= deadline) continue;
-      this.deadlines.delete(id);
-      this.orphans.set(id, { deadline, leader: w.leader });
+    for (const [batch, own] of this.deadlines) {
+      if (batch.leader === 0 || batch.leader === lead || own <= deadline) continue;
+      this.deadlines.delete(batch);
+      this.orphans.set(batch, { deadline, leader: batch.leader });
     }
   }
 
-  /** Answers every write whose time is up: its outcome is unknown, it may still apply. */
+  /** Answers every batch whose time is up: its outcome is unknown, it may still apply. */
   expire(now: number): void {
-    for (const [id, deadline] of this.deadlines) {
+    for (const [batch, deadline] of this.deadlines) {
       if (deadline > now) break;
-      const w = this.writes.get(id);
-      this.forget(id);
-      w?.reject(new BackendError("timeout", `no result within ${this.timeoutMs} ms`));
+      this.fail(batch, new BackendError("timeout", `no result within ${this.timeoutMs} ms`));
     }
-    for (const [id, orphan] of this.orphans) {
+    for (const [batch, orphan] of this.orphans) {
       if (orphan.deadline > now) break;
-      const w = this.writes.get(id);
-      this.forget(id);
-      w?.reject(
+      this.fail(
+        batch,
         new BackendError(
           "timeout",
           `the leader it was sent to (node ${orphan.leader}) was replaced before the write applied`,
@@ -101,9 +129,13 @@ export class PendingWrites {
   }
 
   rejectAll(err: BackendError): void {
-    for (const w of this.writes.values()) w.reject(err);
-    this.writes.clear();
-    this.deadlines.clear();
-    this.orphans.clear();
+    const batches = [...this.deadlines.keys(), ...this.orphans.keys()];
+    for (const b of batches) this.fail(b, err);
+  }
+
+  private fail(batch: Batch, err: BackendError): void {
+    this.forget(batch);
+    batch.missing = 0;
+    batch.reject(err);
   }
 }

@@ -100,14 +100,21 @@ interface Segment {
 /** When a write segment has been handed to the backend: the next write may follow it then. */
 class Submission {
   done = false;
-  private resolve: () => void = () => {};
-  readonly promise = new Promise<void>((resolve) => {
-    this.resolve = resolve;
-  });
+  private resolve: (() => void) | undefined;
+  private waited: Promise<void> | undefined;
+  /** Made only when a later write must wait: most hand-overs finish before one arrives. */
+  get promise(): Promise<void> {
+    this.waited ??= this.done
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.resolve = resolve;
+        });
+    return this.waited;
+  }
   markDone(): void {
     if (this.done) return;
     this.done = true;
-    this.resolve();
+    this.resolve?.();
   }
 }
 
@@ -325,10 +332,7 @@ class Connection implements LocalContext {
         }
       }
       const t0 = performance.now();
-      const pending =
-        writes.length === 1
-          ? this.backend.write(writes[0] as KvWrite).then((one) => [one])
-          : this.backend.writeBatch(writes);
+      const pending = this.backend.writeBatch(writes);
       submission.markDone();
       const results: KvResult[] = await pending;
       this.metrics.writeBatch("resp", writes.length, (performance.now() - t0) / 1000);
