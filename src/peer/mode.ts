@@ -43,6 +43,12 @@ export interface PeerMode {
   ): TakenProposals | undefined;
   /** Buffered proposals are kept when leadership is lost (forwarded to the next leader). */
   readonly keepsBufferOnLostLeadership: boolean;
+  /**
+   * An idle loop woken by new work lets the rest of the event loop's I/O phase run first,
+   * so that everything that arrived in it (each client's request comes in its own socket
+   * event) goes into the same turn and the same proposal batch.
+   */
+  readonly gathersBeforeTurn: boolean;
   onReadStates(states: readonly ReadState[]): void;
   /** After every loop turn and every acknowledgement. */
   onProgress(): void;

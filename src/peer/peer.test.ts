@@ -177,6 +177,65 @@ describe("Peer", () => {
     assert.ok(on * 2 <= off, `commit-only MsgApps: ${on} with coalescing, ${off} without`);
   });
 
+  test("service mode: proposals from separate callbacks of one I/O phase go into one batch", async () => {
+    const storage = split(new MemWal(), new MemEngine());
+    const appended: number[] = [];
+    const persist = storage.persist.bind(storage);
+    storage.persist = (rd, sync) => {
+      if (rd.entries.length > 0) appended.push(rd.entries.length);
+      return persist(rd, sync);
+    };
+    const peer = new Peer({
+      id: 1,
+      peerIds: [1],
+      transport: new LocalNetwork().transport(1),
+      storage,
+      raft,
+      pipeline: "basic",
+      tickMs: 5,
+      electionTicks: 2,
+      seed: 5,
+      service: {
+        bootstrap: true,
+        takeReadRound: () => undefined,
+        onReadStates() {},
+        onProgress() {},
+        onConfChange() {},
+      },
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    await peer.start();
+    try {
+      for (let i = 0; i < 2_000 && !peer.isLeader(); i++)
+        await new Promise((r) => setTimeout(r, 1));
+      assert.equal(peer.isLeader(), true, "a one-member group did not elect itself");
+      await realTurns(20);
+      const before = appended.length;
+      // Like requests of separate clients read in one poll phase: each callback proposes one.
+      const handed = await new Promise<Promise<void>[]>((resolve) => {
+        const all: Promise<void>[] = [];
+        for (let i = 0; i < 8; i++) {
+          setImmediate(() => {
+            const data = encodeProposal({
+              id: i,
+              key: encoder.encode(`k${i}`),
+              value: encoder.encode("v"),
+            });
+            all.push(...peer.submit([data]));
+            if (all.length === 8) resolve(all);
+          });
+        }
+      });
+      await Promise.all(handed);
+      await realTurns(20);
+      assert.deepEqual(appended.slice(before), [8]);
+    } finally {
+      await peer.stop();
+    }
+  });
+
   test("ticks come from the injected scheduler only", async () => {
     const sched = new ManualScheduler();
     const peer = new Peer({

@@ -278,6 +278,7 @@ export class Peer {
           await new Promise<void>((resolve) => {
             this.wakeUp = resolve;
           });
+          if (this.mode.gathersBeforeTurn) await nextTurn(this.sched);
           continue;
         }
         await this.turn();

@@ -80,6 +80,7 @@ export class ServicePeerMode implements PeerMode {
   readonly epoch = NO_EPOCH;
   readonly droppedOldEpochBatches = 0;
   readonly keepsBufferOnLostLeadership = true;
+  readonly gathersBeforeTurn = true;
   private readRoundRequested = false;
   private confChanges: ConfChange[] = [];
 

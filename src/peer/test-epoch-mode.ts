@@ -35,6 +35,7 @@ export class TestEpochMode implements PeerMode {
   epoch: Epoch = NO_EPOCH;
   droppedOldEpochBatches = 0;
   readonly keepsBufferOnLostLeadership = false;
+  readonly gathersBeforeTurn = false;
   /** Ignoring the current epoch until the next (OpenedEpoch.sittingOut in epoch.ts). */
   private sittingOut = false;
   private resetTo: Epoch | undefined;
