@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { componentRegistries } from "../node/components.js";
+import { kvComponentRegistries } from "../node/components.js";
 import type { CliIo } from "./args.js";
 import { parseKvArgs } from "./kv-args.js";
 
@@ -25,7 +25,7 @@ function parse(argv: string[]) {
     },
   };
   try {
-    return { value: parseKvArgs(argv, componentRegistries, io), stdout, stderr, code: undefined };
+    return { value: parseKvArgs(argv, kvComponentRegistries, io), stdout, stderr, code: undefined };
   } catch (e) {
     if (e instanceof Exit) return { value: undefined, stdout, stderr, code: e.code };
     throw e;
@@ -39,6 +39,7 @@ describe("rafttoy-kv flags", () => {
     const { value } = parse(PEERS);
     assert.equal(value?.wal, "file");
     assert.equal(value?.engine, "lmdb");
+    assert.equal(value?.transport, "tcp", "the service's nodes default to raw TCP");
     assert.deepEqual(value?.resp, { host: "127.0.0.1", port: 6379 });
     assert.deepEqual(value?.http, { host: "127.0.0.1", port: 8080 });
     assert.equal(value?.reads, "linearizable");

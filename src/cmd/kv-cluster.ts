@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { forwardedFlagsError, type ProgramSpec, USAGE_EXIT_CODE } from "../cli/args.js";
 import { KV_PROGRAM } from "../cli/kv-args.js";
-import { componentRegistries } from "../node/components.js";
+import { kvComponentRegistries } from "../node/components.js";
 import type { ClusterInfo } from "../service/contract.js";
 import { freePorts } from "../transport/free-ports.js";
 
@@ -277,7 +277,7 @@ async function main(): Promise<void> {
   const refused = forwardedFlagsError(
     KV_PROGRAM as ProgramSpec<unknown>,
     args,
-    componentRegistries,
+    kvComponentRegistries,
   );
   if (refused !== undefined) {
     process.stderr.write(`kv-cluster: ${refused}\n`);

@@ -3,14 +3,14 @@
 // SIGTERM. `make kv` starts three of them on free ports (kv-cluster.ts).
 import { parseKvArgs } from "../cli/kv-args.js";
 import { checkBeforeStart } from "../cli/startup-checks.js";
-import { componentRegistries } from "../node/components.js";
+import { kvComponentRegistries } from "../node/components.js";
 import { exitCodeFor, log } from "../node/node.js";
 import { joinThrough, membersThrough, startServiceNode } from "../service/service-node.js";
 import { splitHostPort } from "../transport/address.js";
 import { profileUntilExit } from "./cpu-profile.js";
 
 async function main(): Promise<void> {
-  const opts = parseKvArgs(process.argv.slice(2), componentRegistries);
+  const opts = parseKvArgs(process.argv.slice(2), kvComponentRegistries);
   await checkBeforeStart("rafttoy-kv", opts);
   if (opts.cpuProf !== undefined) profileUntilExit(opts.cpuProf, `kv-${opts.id}`, log);
   // Started with --listen: the members' addresses come from the member it joins through.

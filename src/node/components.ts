@@ -34,3 +34,16 @@ export const componentRegistries: ComponentRegistries = {
   engine: { names: engineKinds, default: DEFAULT_ENGINE },
   transport: { names: processTransportKinds, default: DEFAULT_TRANSPORT },
 };
+
+/**
+ * The key-value service's nodes talk raw TCP unless told otherwise: it cost less CPU per
+ * SET than gRPC on the leader and on the followers (docs/decisions.md). The benchmark
+ * binaries keep gRPC, which the design names.
+ */
+export const KV_DEFAULT_TRANSPORT = "tcp";
+
+/** rafttoy-kv's choices: the same components, its own default transport. */
+export const kvComponentRegistries: ComponentRegistries = {
+  ...componentRegistries,
+  transport: { names: processTransportKinds, default: KV_DEFAULT_TRANSPORT },
+};
