@@ -84,6 +84,13 @@ export function engineConformance(
         assert.equal(snap.metadata.term, 2);
       }));
 
+    test("a key of 128 bytes or more (a two-byte length in the proposal) is applied as given", () =>
+      withEngine(async (engine) => {
+        const long = "k".repeat(127);
+        await engine.applyEntries([putEntry(1, 1, `${long}a`, "1"), putEntry(2, 1, "b", "2")]);
+        assert.deepEqual(await appliedMap(engine), { [`${long}a`]: "1", b: "2" });
+      }));
+
     test("entries already applied are skipped; a gap is refused", () =>
       withEngine(async (engine) => {
         await engine.applyEntries([putEntry(1, 1, "k", "first"), putEntry(2, 1, "j", "x")]);

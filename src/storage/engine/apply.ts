@@ -4,6 +4,7 @@
 // entries (a new leader's first entry) and configuration changes (membership goes through
 // setConfState) change no key.
 import { type DecodedCommand, decodeCommand } from "../../proposal/command.js";
+import type { KvWrite, StateCommand } from "../../proposal/kv.js";
 import { decodeProposal } from "../../proposal/proposal.js";
 import { type Entry, EntryType } from "../../raft/types.js";
 import { EngineError } from "../errors.js";
@@ -65,4 +66,19 @@ export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
   return true;
+}
+
+/** The keys a command names (for a length check before anything is applied). */
+export function commandKeys(c: StateCommand): readonly Uint8Array[] {
+  switch (c.op) {
+    case "mset":
+      return c.pairs.map(([k]) => k);
+    case "del":
+      return c.keys;
+    case "member-addresses":
+    case "forget-member":
+      return [];
+    default:
+      return [(c as Extract<KvWrite, { key: Uint8Array }>).key];
+  }
 }

@@ -40,6 +40,12 @@ export class Deque<T> {
     return item;
   }
 
+  /** The element `i` places from the left, or undefined past either end. */
+  at(i: number): T | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    return this.items[(this.head + i) % this.items.length];
+  }
+
   /** The elements, left (head) first. */
   toArray(): T[] {
     const out: T[] = new Array(this.count);

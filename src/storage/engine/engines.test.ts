@@ -4,8 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import type { RootDatabase } from "lmdb";
+import { encodeCommand } from "../../proposal/command.js";
+import type { StateCommand } from "../../proposal/kv.js";
 import { encodeProposal } from "../../proposal/proposal.js";
-import { EntryType } from "../../raft/types.js";
+import { SeededRng } from "../../raft/rng.js";
+import { type Entry, EntryType, type Snapshot } from "../../raft/types.js";
 import { appliedMap, engineConformance, putEntry } from "../../testing/engine-conformance.js";
 import { openLmdbEnv } from "../lmdb-env.js";
 import { decodeKvSnapshot, encodeKvSnapshot } from "./kv-snapshot.js";
@@ -117,63 +120,231 @@ async function applyTwentyReadies(engine: LmdbEngine): Promise<void> {
   }
 }
 
-test("lmdb engine beside a WAL gathers unsynced writes into one transaction, and a reopen finds them", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-engine-gather-"));
+/** A directory for one test, removed afterwards. */
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-engine-wb-"));
   try {
-    const txns: Record<string, number> = {};
-    for (const gatherMs of [0, 60_000]) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      const env = openLmdbEnv(dir);
-      const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, gatherMs });
-      const before = lastTxnId(env);
-      await applyTwentyReadies(engine);
-      // A gathering this long never ends by its timer here: flushed() queues it.
-      await engine.flushed();
-      txns[gatherMs] = lastTxnId(env) - before;
-      await engine.close();
-      await env.close();
-      const reopened = await openLmdbEngine({ dir });
-      assert.equal(reopened.appliedIndex(), 20);
-      assert.deepEqual(reopened.hardState(), { term: 1, vote: 1, commit: 20 });
-      assert.equal((await appliedMap(reopened)).k20, "v20");
-      await reopened.close();
-    }
-    // Queued at once, lmdb's write thread commits whatever arrived while it was busy with the
-    // last transaction: fewer than 20, but more than one.
-    assert.ok(txns[0]! >= 2, `queued at once: ${txns[0]} transactions for 20 Readies`);
-    assert.equal(txns[60_000], 1, "gathered: one transaction for 20 Readies");
+    await body(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test("lmdb engine: gathered writes reach lmdb by the timer alone, a term change first queues them", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-engine-gather-"));
-  const env = openLmdbEnv(dir);
-  const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, gatherMs: 20 });
-  try {
+/** A write-back interval no test waits out: only flushed() and close() write back. */
+const NEVER_MS = 600_000;
+
+test("lmdb engine writes applies and commit-only hard states back in one transaction, and a reopen finds them", () =>
+  withDir(async (dir) => {
+    const env = openLmdbEnv(dir);
+    const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, writeBackMs: NEVER_MS });
     const before = lastTxnId(env);
-    await engine.applyEntries([putEntry(1, 1, "a", "1")]);
-    const deadline = Date.now() + 5000;
-    while (lastTxnId(env) === before && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.ok(lastTxnId(env) > before, "the gathering's timer queued the apply");
-    await engine.applyEntries([putEntry(2, 1, "b", "2")]);
-    // A vote must be durable: it waits for its flush, and the apply gathered before it is
-    // queued ahead of it (so lmdb never holds the vote without what was applied first).
-    await engine.setHardState({ term: 2, vote: 3, commit: 2 }, { sync: true });
-    const applied = engine.appliedIndex();
+    await applyTwentyReadies(engine);
+    assert.equal(lastTxnId(env), before, "nothing reaches lmdb between write-backs");
+    await engine.flushed();
+    assert.equal(lastTxnId(env) - before, 1, "one transaction for 20 Readies");
     await engine.close();
     await env.close();
     const reopened = await openLmdbEngine({ dir });
-    assert.equal(reopened.appliedIndex(), applied);
-    assert.deepEqual(reopened.hardState(), { term: 2, vote: 3, commit: 2 });
-    assert.deepEqual(await appliedMap(reopened), { a: "1", b: "2" });
+    assert.equal(reopened.appliedIndex(), 20);
+    assert.deepEqual(reopened.hardState(), { term: 1, vote: 1, commit: 20 });
+    assert.equal((await appliedMap(reopened)).k20, "v20");
     await reopened.close();
+  }));
+
+test("lmdb engine: the timer writes back alone; a term change is flushed at once", () =>
+  withDir(async (dir) => {
+    const env = openLmdbEnv(dir);
+    const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, writeBackMs: 20 });
+    try {
+      const before = lastTxnId(env);
+      await engine.applyEntries([putEntry(1, 1, "a", "1")]);
+      const deadline = Date.now() + 5000;
+      while (lastTxnId(env) === before && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(lastTxnId(env) > before, "the timer wrote the apply back");
+      await engine.setHardState({ term: 2, vote: 3, commit: 1 }, { sync: true });
+      // Abandoned without close(): what lmdb holds is what was written.
+      await env.close();
+      const reopened = await openLmdbEngine({ dir });
+      assert.equal(reopened.appliedIndex(), 1);
+      assert.deepEqual(reopened.hardState(), { term: 2, vote: 3, commit: 1 });
+      assert.deepEqual(await appliedMap(reopened), { a: "1" });
+      await reopened.close();
+    } finally {
+      await env.close().catch(() => {});
+    }
+  }));
+
+const enc = new TextEncoder();
+
+/**
+ * A seeded mix of every write over a few keys, so that strings and lists replace each
+ * other, lists grow and shrink at both ends and empty out: entries 1..n.
+ */
+function mixedEntries(seed: number, n: number): Entry[] {
+  const rng = new SeededRng(seed);
+  const out: Entry[] = [];
+  for (let index = 1; index <= n; index++) {
+    const key = enc.encode(`key${rng.intn(3)}`);
+    const value = enc.encode(`v${index}`);
+    const end = rng.intn(2) === 0 ? "left" : "right";
+    // Mostly pushes and pops, so lists live across write-backs and change at both ends.
+    const pick = rng.intn(20);
+    let command: StateCommand | undefined;
+    if (pick < 9) command = { op: "push", key, values: [value, enc.encode(`w${index}`)], end };
+    else if (pick < 15) command = { op: "pop", key, end };
+    else if (pick === 15) command = { op: "set", key, value };
+    else if (pick === 16) command = { op: "del", keys: [key] };
+    else if (pick === 17) command = { op: "incrby", key, by: 3n };
+    else if (pick === 18) {
+      command = { op: "member-addresses", id: rng.intn(3), addresses: { resp: `r${index}` } };
+    }
+    const data =
+      command === undefined
+        ? encodeProposal({ id: index, key, value })
+        : encodeCommand(index, command);
+    out.push({ index, term: 1, type: EntryType.Normal, data });
+  }
+  return out;
+}
+
+/** A snapshot's state in a form deepEqual compares whatever order it was encoded in. */
+function stateOf(snapshot: Snapshot): unknown {
+  const s = decodeKvSnapshot(snapshot.data);
+  const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+  return {
+    index: s.index,
+    term: s.term,
+    pairs: s.pairs.map(([k, v]) => `${text(k)}=${text(v)}`).sort(),
+    lists: s.lists.map(([k, es]) => `${text(k)}=[${es.map(text).join(",")}]`).sort(),
+    members: [...s.members].sort((a, b) => a[0] - b[0]),
+  };
+}
+
+/** Records in the lmdb engine's key database: one per string, per list, per element. */
+async function storedRecords(dir: string): Promise<number> {
+  const env = openLmdbEnv(dir);
+  try {
+    const kv = env.openDB<Buffer, Buffer>({
+      name: "engine-kv",
+      encoding: "binary",
+      keyEncoding: "binary",
+    });
+    return kv.getKeysCount();
   } finally {
-    await engine.close();
-    await env.close().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+    await env.close();
+  }
+}
+
+/** The records a state needs: one per string, per list, per element. */
+function recordsOf(snapshot: Snapshot): number {
+  const s = decodeKvSnapshot(snapshot.data);
+  return s.pairs.length + s.lists.reduce((n, [, es]) => n + 1 + es.length, 0);
+}
+
+/** The mem engine's snapshot after applying `entries` in batches of `batch`. */
+async function memSnapshot(entries: readonly Entry[], batch: number): Promise<Snapshot> {
+  const mem = new MemEngine();
+  for (let i = 0; i < entries.length; i += batch)
+    await mem.applyEntries(entries.slice(i, i + batch));
+  return mem.snapshot();
+}
+
+test("lmdb engine: a crash between write-backs leaves lmdb at the last one's point and state; the log replays the rest", async () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    await withDir(async (dir) => {
+      const entries = mixedEntries(seed, 400);
+      const rng = new SeededRng(seed * 7919);
+      const crashAfter = 100 + rng.intn(300);
+      const env = openLmdbEnv(dir);
+      const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, writeBackMs: NEVER_MS });
+      let flushedAt = 0;
+      for (let next = 1; next <= crashAfter; ) {
+        const n = Math.min(1 + rng.intn(12), crashAfter + 1 - next);
+        await engine.applyEntries(entries.slice(next - 1, next - 1 + n));
+        next += n;
+        if (rng.intn(3) === 0) {
+          await engine.flushed();
+          flushedAt = next - 1;
+        }
+      }
+      const context = `seed ${seed}: crash after ${crashAfter}, last write-back at ${flushedAt}`;
+      const before = stateOf(await engine.snapshot());
+      assert.deepEqual(
+        before,
+        stateOf(await memSnapshot(entries.slice(0, crashAfter), 5)),
+        context,
+      );
+      await env.close(); // the crash: the engine never writes back again
+      assert.equal(
+        await storedRecords(dir),
+        recordsOf(await memSnapshot(entries.slice(0, flushedAt), 9)),
+        `${context}: lmdb holds nothing else`,
+      );
+      const reopened = await openLmdbEngine({ dir, writeBackMs: NEVER_MS });
+      try {
+        assert.equal(reopened.appliedIndex(), flushedAt, context);
+        assert.deepEqual(
+          stateOf(await reopened.snapshot()),
+          stateOf(await memSnapshot(entries.slice(0, flushedAt), 7)),
+          `${context}: lmdb holds the state at its applied point`,
+        );
+        // The log replays from the start; what was applied is skipped.
+        await reopened.applyEntries(entries.slice(0, crashAfter));
+        assert.deepEqual(stateOf(await reopened.snapshot()), before, `${context}: replayed`);
+        await reopened.applyEntries(entries.slice(crashAfter));
+        await reopened.close();
+        const again = await openLmdbEngine({ dir });
+        assert.deepEqual(
+          stateOf(await again.snapshot()),
+          stateOf(await memSnapshot(entries, 400)),
+          `${context}: closed after the rest, reopened`,
+        );
+        await again.close();
+      } finally {
+        await reopened.close();
+      }
+    });
   }
 });
+
+test("lmdb engine: flushed() waits for the write-back in flight, then writes back what it missed", () =>
+  withDir(async (dir) => {
+    const env = openLmdbEnv(dir);
+    const engine = LmdbEngine.attach(env, { where: dir, ownsEnv: false, writeBackMs: NEVER_MS });
+    await engine.applyEntries([putEntry(1, 1, "a", "1"), putEntry(2, 1, "b", "2")]);
+    const first = engine.flushed(); // queues a write-back of entries 1-2
+    await engine.applyEntries([putEntry(3, 1, "a", "3")]); // while it is in flight
+    const txns = lastTxnId(env);
+    await engine.flushed();
+    assert.equal(lastTxnId(env) - txns, 2, "the one in flight, then one holding entry 3");
+    await first;
+    await env.close(); // abandoned: only what flushed() waited for
+    const reopened = await openLmdbEngine({ dir });
+    assert.equal(reopened.appliedIndex(), 3);
+    assert.deepEqual(await appliedMap(reopened), { a: "3", b: "2" });
+    await reopened.close();
+  }));
+
+test("lmdb engine: a snapshot between write-backs is the state in memory at the applied index", () =>
+  withDir(async (dir) => {
+    const entries = mixedEntries(9, 120);
+    const engine = await openLmdbEngine({ dir, writeBackMs: NEVER_MS });
+    try {
+      await engine.applyEntries(entries.slice(0, 50));
+      await engine.flushed();
+      await engine.applyEntries(entries.slice(50, 90));
+      const snap = await engine.snapshot();
+      assert.equal(snap.metadata.index, 90);
+      assert.deepEqual(stateOf(snap), stateOf(await memSnapshot(entries.slice(0, 90), 90)));
+      // Restored elsewhere it goes on like the source.
+      const target = new MemEngine();
+      await target.restore(snap);
+      await target.applyEntries(entries.slice(90));
+      await engine.applyEntries(entries.slice(90));
+      assert.deepEqual(stateOf(await target.snapshot()), stateOf(await engine.snapshot()));
+    } finally {
+      await engine.close();
+    }
+  }));
