@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { FullDiskReport } from "../testing/full-disk-child.js";
+import { openLmdbEngine } from "./engine/lmdb-engine.js";
 import { openLmdbStorage } from "./lmdb-storage.js";
 import { openFileWal } from "./wal/file-wal.js";
 import { openLmdbWal } from "./wal/lmdb-wal.js";
@@ -91,6 +92,41 @@ describe("full disk", () => {
       }
     });
   }
+
+  test("lmdb engine: a failed write-back poisons the engine; every write-back acknowledged survives", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-full-"));
+    try {
+      const report = await runLimited("engine", dir);
+      assert.ok(
+        report.error !== undefined,
+        `${LIMIT_KIB} KiB must fill up: ${JSON.stringify(report)}`,
+      );
+      assert.match(report.error, /lmdb engine in .*write failed \(.+\).*stop the node/);
+      assert.equal(report.fault, true);
+      assert.equal(
+        report.errorAfter,
+        report.error,
+        "an apply after the failure fails the same way",
+      );
+      assert.ok(report.acked > 0);
+      const engine = await openLmdbEngine({ dir });
+      try {
+        assert.ok(engine.appliedIndex() >= report.acked, `acked ${report.acked}`);
+        const view = engine.readView();
+        for (let index = 1; index <= report.acked; index++) {
+          // The child's put: a 4-byte little-endian key, 4 KiB of index & 0xff.
+          const want = new Uint8Array(4096).fill(index & 0xff);
+          const key = Buffer.alloc(4);
+          key.writeUInt32LE(index);
+          assert.deepEqual(view.get(key), want, `key ${index}`);
+        }
+      } finally {
+        await engine.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("file wal: a write that fails names the segment and is a storage fault; acked entries survive", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-full-"));
