@@ -26,7 +26,8 @@ const registry = new Registry<EngineSpec>(
     },
     {
       name: "lmdb",
-      description: "an lmdb database: hard state, membership and applied state survive",
+      description:
+        "the applied state in memory, written back to an lmdb database every second: hard state, membership and applied state survive",
       open: async (opts) => {
         const { openLmdbEngine } = await import("./lmdb-engine.js");
         return openLmdbEngine({ dir: opts.dir });
