@@ -11,7 +11,16 @@ import { RespError, RespUnknown } from "./resp-client.js";
 import { type RunOutcome, runJepsen } from "./run.js";
 import { classify, commandFor } from "./workload.js";
 
-const quiet = () => {};
+// The runs' own log (nemesis steps, node errors) is kept, not printed: a failed assertion
+// on a real cluster quotes its tail, which says why a fault was missing (JEPSEN_TEST_LOG=1
+// prints it as it happens).
+const runLog: string[] = [];
+const quiet = (line: string): void => {
+  runLog.push(line);
+  if (runLog.length > 200) runLog.shift();
+  if (process.env.JEPSEN_TEST_LOG !== undefined) console.error(line);
+};
+const logTail = (): string => `\nlast log lines:\n${runLog.slice(-20).join("\n")}`;
 
 test("replies are classified: refusals before proposing fail, lost replies of writes are indeterminate", () => {
   const set: KvInput = { f: "set", value: "v" };
@@ -201,8 +210,8 @@ test("a short run against a real rafttoy-kv cluster under partitions and a membe
     return;
   }
   const kinds = new Set(outcome.faults.map((f) => f.kind));
-  assert.ok(kinds.has("member"), `faults: ${[...kinds].join(", ")}`);
-  assert.ok(kinds.has("partition-leader"), `faults: ${[...kinds].join(", ")}`);
+  assert.ok(kinds.has("member"), `faults: ${[...kinds].join(", ")}${logTail()}`);
+  assert.ok(kinds.has("partition-leader"), `faults: ${[...kinds].join(", ")}${logTail()}`);
   // Isolating the leader must cost writes for a while: a cluster that ignored the switch
   // would recover at once from every partition-leader fault.
   const isolations = outcome.report.recoveries.filter((r) => r.kind === "partition-leader");
