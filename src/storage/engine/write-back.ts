@@ -17,6 +17,7 @@ import {
   LIST_PREFIX,
   type ListHeader,
   STRING_PREFIX,
+  storedKey,
 } from "./lmdb-layout.js";
 import {
   KEY_START,
@@ -119,16 +120,15 @@ export class WriteBack implements StateChanges {
     // touch each leaf page once, in order.
     this.short.forEach((keys, len) => {
       if (keys.size === 0) return;
-      for (const key of sortedShortKeys(keys, len)) {
-        const k = storedString(key);
-        const v = strings.get(key);
+      for (const k of sortedStoredShortKeys(keys, len)) {
+        const v = strings.get(k.subarray(1));
         if (v === null) kv.remove(k);
         else kv.put(k, v);
       }
     });
     for (const s of [...this.long].sort()) {
       const key = Buffer.from(s, "latin1");
-      const k = storedString(key);
+      const k = storedKey(STRING_PREFIX, key);
       const v = strings.get(key);
       if (v === null) kv.remove(k);
       else kv.put(k, v);
@@ -157,7 +157,7 @@ export class WriteBack implements StateChanges {
         if (!kept(seq)) kv.remove(elementKey(key, seq));
       }
     }
-    const header = storedHeaderKey(key);
+    const header = storedKey(LIST_PREFIX, key);
     if (list === undefined || list.length === 0) {
       if (stored !== undefined) kv.remove(header);
       this.stored.delete(s);
@@ -190,35 +190,23 @@ function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }
 
-/** The stored key of a string (the length was checked when it was applied). */
-function storedString(key: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafe(key.byteLength + 1);
-  b[0] = STRING_PREFIX;
-  b.set(key, 1);
-  return b;
-}
-
-function storedHeaderKey(key: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafe(key.byteLength + 1);
-  b[0] = LIST_PREFIX;
-  b.set(key, 1);
-  return b;
-}
-
 /**
- * The keys of `len` bytes behind little-endian numbers, in byte order: byte order of keys of
- * one length is the order of their big-endian numbers, sorted natively in a typed array.
+ * The stored keys (STRING_PREFIX, then the key) of the keys of `len` bytes behind
+ * little-endian numbers, in byte order: byte order of keys of one length is the order of
+ * their big-endian numbers, sorted natively in a typed array. Built straight into the stored
+ * form: one buffer per key.
  */
-function sortedShortKeys(keys: Set<number>, len: number): Buffer[] {
+function sortedStoredShortKeys(keys: Set<number>, len: number): Buffer[] {
   const be = new Uint32Array(keys.size);
   let i = 0;
   for (const n of keys) be[i++] = reverseBytes(n, len);
   be.sort();
   const out: Buffer[] = new Array(be.length);
   for (let j = 0; j < be.length; j++) {
-    const b = Buffer.allocUnsafe(len);
+    const b = Buffer.allocUnsafe(len + 1);
+    b[0] = STRING_PREFIX;
     let v = be[j]!;
-    for (let p = len - 1; p >= 0; p--) {
+    for (let p = len; p >= 1; p--) {
       b[p] = v & 0xff;
       v >>>= 8;
     }
