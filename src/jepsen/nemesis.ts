@@ -97,7 +97,9 @@ export async function runNemesis(
     // leader-kill and partition-leader faults already cover.
     if (kind === "member" && node === leader) node = (node + 1) % cluster.size;
     let shape: string | undefined;
-    const start = now();
+    // Set once the fault is in force (a partition reaches its nodes one admin command at a
+    // time): a write that completes before then says nothing of recovering from it.
+    let start = now();
     const applyFault = async () => {
       try {
         if (isPartition(kind)) {
@@ -108,6 +110,7 @@ export async function runNemesis(
         } else if (kind === "pause") await cluster.pause(node);
         else if (kind === "member") await cluster.removeMember(node);
         else await cluster.kill(node);
+        start = now();
         log(`nemesis: ${kind} node ${node + 1}${shape === undefined ? "" : ` (${shape})`}`);
         await sleep(options.faultMs);
       } finally {
