@@ -164,7 +164,72 @@ describe("pipelines", () => {
       messages: [app, vote],
       mustSync: true,
     });
-    assert.deepEqual(log, ["send 1", "ack 1", "persist", "send 1", "apply 2", "advance"]);
+    // Entry 2 is in the local log already (below the first new entry): applied during the sync.
+    assert.deepEqual(log, ["send 1", "ack 1", "persist", "apply 2", "send 1", "advance"]);
+  });
+
+  test("parallel-append applies what the log holds durably while the append syncs, the rest after", async () => {
+    for (const name of ["parallel-append", "parallel-append-early-ack"]) {
+      const log: string[] = [];
+      const base = recordingHost(log);
+      let synced!: () => void;
+      const host: PipelineHost = {
+        ...base,
+        storage: {
+          ...base.storage,
+          persist: () => {
+            log.push("persist");
+            return new Promise<void>((resolve) => {
+              synced = resolve;
+            });
+          },
+        },
+      };
+      const pl = pipelineSpec(name).create(host);
+      const resp = makeMessage({ type: MessageType.MsgAppResp, to: 1, from: 2 });
+      // A follower's Ready: entries 4-5 appended now, the commit index covering 2-4.
+      const handled = pl.handleReady({
+        readStates: [],
+        entries: [entry(4, 1), entry(5, 1)],
+        committedEntries: [entry(2, 1), entry(3, 1), entry(4, 1)],
+        messages: [resp],
+        mustSync: true,
+      });
+      for (let i = 0; i < 10; i++) await undefined;
+      const during = log.filter((l) => !l.startsWith("ack"));
+      assert.deepEqual(during, ["persist", "apply 2,3"], name);
+      synced();
+      await handled;
+      assert.deepEqual(
+        log.filter((l) => !l.startsWith("ack")),
+        ["persist", "apply 2,3", "send 1", "apply 4", "advance"],
+        name,
+      );
+      // Without early-ack each group is acknowledged once applied.
+      if (name === "parallel-append") {
+        assert.deepEqual(
+          log.filter((l) => l.startsWith("ack")),
+          ["ack 2", "ack 1"],
+        );
+      }
+    }
+  });
+
+  test("parallel-append applies nothing before a snapshot it installs is persisted", async () => {
+    const log: string[] = [];
+    const pl = pipelineSpec("parallel-append").create(recordingHost(log));
+    await pl.handleReady({
+      readStates: [],
+      entries: [],
+      committedEntries: [entry(11, 2)],
+      messages: [],
+      snapshot: {
+        data: new Uint8Array(0),
+        metadata: { index: 10, term: 2, confState: { voters: [1], learners: [] } },
+      },
+      mustSync: true,
+    });
+    assert.deepEqual(log, ["persist", "apply 11", "ack 1", "advance"]);
   });
 
   test("a lazy follower that comes to lead first applies what it skipped, in order", async () => {
