@@ -223,7 +223,13 @@ describe("Peer", () => {
               key: encoder.encode(`k${i}`),
               value: encoder.encode("v"),
             });
-            all.push(...peer.submit([data]));
+            all.push(
+              new Promise<void>((handedOver, refused) =>
+                peer.submitBatch([data], (r, err) =>
+                  r.length === 0 ? handedOver() : refused(err),
+                ),
+              ),
+            );
             if (all.length === 8) resolve(all);
           });
         }

@@ -36,7 +36,7 @@ import {
   type ResolvedPeerOptions,
   resolvePeerOptions,
 } from "./peer-options.js";
-import { ProposalBuffer, rejectTaken } from "./proposal-buffer.js";
+import { type BatchSettled, ProposalBuffer, rejectTaken } from "./proposal-buffer.js";
 import { appendedEntries, trackProposals } from "./proposal-matching.js";
 import { ProposalError, ProposalTracker } from "./proposal-tracker.js";
 import { ServicePeerMode } from "./service-mode.js";
@@ -137,12 +137,14 @@ export class Peer {
 
   /**
    * Service mode: hands proposals to the core at the loop's next turn, all of one call in one
-   * batch; on a follower the core forwards them to the leader. Each resolves once handed over
-   * and rejects with ProposalError("no leader") when the core knows none. Handed over is no
-   * promise of a commit: the caller matches its proposals when they are applied.
+   * batch; on a follower the core forwards them to the leader. `settled` is called once every
+   * one of `datas` has been handed over or refused (ProposalError("no leader") when the core
+   * knows none), with the positions refused (empty: all handed over) and the last refusal.
+   * No promise per proposal: they were most of a write's cost on the service's hot path.
+   * Handed over is no promise of a commit: the caller matches its proposals when they apply.
    */
-  submit(datas: readonly Uint8Array[]): Promise<void>[] {
-    return datas.map((d) => this.buffer.propose(d));
+  submitBatch(datas: readonly Uint8Array[], settled: BatchSettled): void {
+    this.buffer.proposeBatch(datas, settled);
   }
 
   /**

@@ -4,6 +4,9 @@
 import type { Clock } from "./clock.js";
 import { ProposalError, type Reject, type Resolve } from "./proposal-tracker.js";
 
+/** How a proposeBatch ends: the positions refused (none: all handed over), and why. */
+export type BatchSettled = (refused: readonly number[], err: Error | undefined) => void;
+
 export interface TakenProposals {
   datas: Uint8Array[];
   resolves: Resolve[];
@@ -50,6 +53,51 @@ export class ProposalBuffer {
       this.rejects.push(reject);
       if (this.latencyClock !== undefined) this.startMs.push(this.latencyClock.now());
     });
+  }
+
+  /**
+   * Adds `datas` as one hand-over without a promise per proposal: `settled` is called once,
+   * when every one of them has been taken and handed over or refused, with the positions
+   * refused (empty: all handed over) and the last refusal. A batch is let in whole while the
+   * buffer is below capacity (it may overshoot by one batch); otherwise it waits for room.
+   */
+  proposeBatch(datas: readonly Uint8Array[], settled: BatchSettled): void {
+    if (this.closedReason !== undefined) {
+      settled(
+        datas.map((_, i) => i),
+        new ProposalError(this.closedReason),
+      );
+      return;
+    }
+    if (datas.length === 0) {
+      settled([], undefined);
+      return;
+    }
+    if (this.datas.length >= this.capacity) {
+      this.roomWaiters.push(() => this.proposeBatch(datas, settled));
+      return;
+    }
+    // Taken proposals are handed over or refused oldest first (take, rejectAll and the
+    // callers of a taken set all go in order), so the k-th call is about datas[k].
+    let seen = 0;
+    const refused: number[] = [];
+    let lastError: Error | undefined;
+    const resolve: Resolve = () => {
+      if (++seen === datas.length) settled(refused, lastError);
+    };
+    const reject: Reject = (err) => {
+      refused.push(seen);
+      lastError = err;
+      if (++seen === datas.length) settled(refused, lastError);
+    };
+    if (this.datas.length === 0) this.onFirst();
+    const stamp = this.latencyClock?.now();
+    for (let i = 0; i < datas.length; i++) {
+      this.datas.push(datas[i]!);
+      this.resolves.push(resolve);
+      this.rejects.push(reject);
+      if (stamp !== undefined) this.startMs.push(stamp);
+    }
   }
 
   /** Takes up to `max` buffered proposals, oldest first, and lets waiting proposers in. */

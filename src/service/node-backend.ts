@@ -4,6 +4,7 @@
 // waits at a loop turn; membership changes one at a time, a joining node caught up as a
 // learner before it votes.
 import { randomBytes } from "node:crypto";
+import type { BatchSettled } from "../peer/proposal-buffer.js";
 import type { ReadState, Role, Status } from "../raft/api.js";
 import { type ConfChange, ConfChangeType, type ConfState } from "../raft/types.js";
 import { bytesKey } from "../raft/util.js";
@@ -17,14 +18,14 @@ import {
   type MemberInfo,
   type ReadMode,
 } from "./contract.js";
-import { PendingWrites } from "./pending-writes.js";
+import { type PendingBatch, PendingWrites } from "./pending-writes.js";
 import type { MemberAddresses, ProposalId, ServiceStateMachine } from "./state-machine.js";
 
 /** What the backend needs from a Peer in service mode (src/peer/peer.ts). */
 export interface ServicePeer {
   start(): Promise<void>;
   stop(): Promise<void>;
-  submit(datas: readonly Uint8Array[]): Promise<void>[];
+  submitBatch(datas: readonly Uint8Array[], settled: BatchSettled): void;
   requestReadRound(): void;
   proposeConfChange(cc: ConfChange): void;
   confState(): ConfState;
@@ -194,58 +195,73 @@ export class NodeBackend implements KvBackend {
     } catch (err) {
       return Promise.reject(err);
     }
-    const encoders = writes.map((w) => (id: ProposalId) => this.sm.encodeWrite(id, w));
-    // With a leader known (the usual case) nothing is awaited before the proposal: a
-    // request's own promises are most of the backend's cost per command.
+    // With a leader known (the usual case) nothing is awaited before the proposal, and the
+    // batch costs one promise (its results) however many writes it holds: a request's own
+    // promises and closures were most of the backend's cost per command.
     const { lead } = this.peer.leadership();
-    if (lead === 0) return this.leaderForWrites().then(() => this.propose(encoders));
+    if (lead === 0) return this.leaderForWrites().then(() => this.proposeWrites(writes));
     if (this.opts.redirect === true && lead !== this.id) return Promise.reject(this.moved(lead));
-    return this.propose(encoders);
+    return this.proposeWrites(writes);
+  }
+
+  /** Proposes `writes` (one entry each, one batch) and resolves with their results. */
+  private proposeWrites(writes: readonly KvWrite[]): Promise<KvResult[]> {
+    const n = writes.length;
+    const ids = new Array<ProposalId>(n);
+    const datas = new Array<Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      const id = this.newProposalId();
+      ids[i] = id;
+      datas[i] = this.sm.encodeWrite(id, writes[i]!);
+    }
+    return this.proposeEncoded(ids, datas);
   }
 
   /** Proposes commands (one entry each, one batch) and resolves with their results. */
-  private async propose(
-    encoders: readonly ((id: ProposalId) => Uint8Array)[],
-  ): Promise<KvResult[]> {
+  private propose(encoders: readonly ((id: ProposalId) => Uint8Array)[]): Promise<KvResult[]> {
     const ids = encoders.map(() => this.newProposalId());
-    const batch = this.pending.add(ids, Date.now());
-    // A stop may reject it while the batch is still being handed over, before anyone
-    // awaits it: that rejection reaches the caller through the hand-over, not unhandled.
-    batch.results.catch(() => {});
-    try {
-      await this.handOver(encoders.map((encode, i) => encode(ids[i]!)));
-      this.pending.handedTo(batch, this.peer.leadership().lead);
-      // Settled by the state machine's report, or by housekeep() at the deadline.
-      return await batch.results;
-    } finally {
-      this.pending.forget(batch);
-    }
+    return this.proposeEncoded(
+      ids,
+      encoders.map((encode, i) => encode(ids[i]!)),
+    );
+  }
+
+  /** Waits for the results of `ids` (their commands encoded as `datas`) and hands them over. */
+  private proposeEncoded(ids: ProposalId[], datas: Uint8Array[]): Promise<KvResult[]> {
+    const now = Date.now();
+    const batch = this.pending.add(ids, now);
+    // Settled by the state machine's report, by housekeep() at the deadline, or failed here.
+    this.handOver(batch, datas, now + this.noLeaderMs);
+    return batch.results;
   }
 
   /**
    * Hands `datas` to the core; what it refuses for want of a leader is handed over again
-   * once one is known (it was never proposed, so this cannot apply a write twice).
+   * once one is known (it was never proposed, so this cannot apply a write twice). Any
+   * other refusal, or no leader before `deadline`, fails the batch.
    */
-  private async handOver(datas: readonly Uint8Array[]): Promise<void> {
-    const deadline = Date.now() + this.noLeaderMs;
-    let todo = datas;
-    for (;;) {
-      const outcomes = await Promise.allSettled(this.peer.submit(todo));
-      const refused: Uint8Array[] = [];
-      let reason = "";
-      outcomes.forEach((o, i) => {
-        if (o.status === "fulfilled") return;
-        refused.push(todo[i]!);
-        reason = (o.reason as { reason?: string }).reason ?? String(o.reason);
-      });
+  private handOver(batch: PendingBatch, datas: readonly Uint8Array[], deadline: number): void {
+    this.peer.submitBatch(datas, (refused, err) => {
+      // Handed over (all, or some of them): writes here wait for the leader they went to.
+      if (refused.length < datas.length) this.pending.handedTo(batch, this.peer.leadership().lead);
       if (refused.length === 0) return;
+      const reason = (err as { reason?: string } | undefined)?.reason ?? String(err);
       if (!RETRYABLE.has(reason)) {
-        throw new BackendError("unavailable", `the node cannot propose: ${reason}`);
+        this.pending.fail(
+          batch,
+          new BackendError("unavailable", `the node cannot propose: ${reason}`),
+        );
+        return;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || !(await this.waitForLeader(left))) throw this.noLeader();
-      todo = refused;
-    }
+      const again = refused.map((i) => datas[i]!);
+      const retry = (ok: boolean) => {
+        if (ok) this.handOver(batch, again, deadline);
+        else this.pending.fail(batch, this.noLeader());
+      };
+      if (left <= 0) retry(false);
+      else this.waitForLeader(left).then(retry);
+    });
   }
 
   /** Waits (bounded) for a leader; in redirect mode a follower answers "moved". */

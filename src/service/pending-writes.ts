@@ -133,9 +133,12 @@ export class PendingWrites {
     for (const b of batches) this.fail(b, err);
   }
 
-  private fail(batch: Batch, err: BackendError): void {
-    this.forget(batch);
-    batch.missing = 0;
-    batch.reject(err);
+  /** Answers `batch` with `err` now (expired, or it could not be handed over); once only. */
+  fail(batch: PendingBatch, err: BackendError): void {
+    const b = batch as Batch;
+    if (b.missing === 0) return;
+    this.forget(b);
+    b.missing = 0;
+    b.reject(err);
   }
 }
