@@ -93,6 +93,8 @@ const MIN_SEGMENT_BYTES = 4096;
  * the background raised the mean append from ~0.85 ms to ~1.4 ms (the disk writes every
  * byte twice), more than allocating blocks as the file grows costs (~0.35 ms per
  * fdatasync); at 300 B per append, preallocation saves ~60 µs on each of 200k appends.
+ * Compacted segments, grown ones included, are recycled as spares, so a log of large writes
+ * that is compacted writes into allocated space from its third segment on, for free.
  */
 const LARGE_WRITE_BYTES = 32 * 1024;
 const PAGE_BYTES = 4096;
@@ -361,7 +363,7 @@ export class FileWal implements Wal {
     const keepFrom = upTo < ix.last ? ix.seg(upTo + 1) : current.seq;
     // Files are recycled only once the marker that makes their entries unneeded is durable.
     await this.whenWritten(true);
-    this.recycleBefore(keepFrom);
+    await this.recycleBefore(keepFrom);
   }
 
   async reset(after?: { index: number; term: number }): Promise<void> {
@@ -380,7 +382,7 @@ export class FileWal implements Wal {
     this.cache.clear(index + 1);
     const keepFrom = this.segments.at(-1)!.seq;
     await this.whenWritten(true);
-    this.recycleBefore(keepFrom);
+    await this.recycleBefore(keepFrom);
   }
 
   async close(): Promise<void> {
@@ -582,10 +584,13 @@ export class FileWal implements Wal {
       this.writeOffset += total;
       this.writesInSegment++;
       // Zeros pay off for small writes (each fdatasync skips block allocation) but not
-      // for large ones, where writing every byte twice costs more than allocating.
+      // for large ones, where writing every byte twice costs more than allocating; except
+      // while the log has one segment: nothing can be recycled before it fills. Later
+      // segments of a log of large writes reuse compacted ones (recycle() keeps grown files
+      // too), or grow when compaction does not keep up.
       if (
         this.writeOffset > seg.capacity / 2 &&
-        this.writeOffset < this.writesInSegment * LARGE_WRITE_BYTES
+        (this.segments.length === 1 || this.writeOffset < this.writesInSegment * LARGE_WRITE_BYTES)
       ) {
         this.files.prepareSpare();
       }
@@ -655,15 +660,18 @@ export class FileWal implements Wal {
   }
 
   /** Recycles the segments before the one with sequence number `seq`. */
-  private recycleBefore(seq: number): void {
+  private async recycleBefore(seq: number): Promise<void> {
     // A log closed or failed meanwhile keeps its files; the next open recovers them.
     if (this.closed || this.failure !== undefined) return;
     let recycled = false;
+    const removals: Promise<void>[] = [];
     try {
       while (this.segments.length > 1 && this.segments[0]!.seq < seq) {
-        this.files.recycle(this.segments.shift()!);
+        const removal = this.files.recycle(this.segments.shift()!);
+        if (removal !== undefined) removals.push(removal);
         recycled = true;
       }
+      await Promise.all(removals);
       if (recycled) this.files.syncDir();
     } catch (err) {
       throw this.poison(err, undefined);
