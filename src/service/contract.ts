@@ -71,6 +71,12 @@ export class BackendError extends Error {
   }
 }
 
+/** Where readWith delivers a read's view, or why there is none: one of them, once. */
+export interface ReadCallbacks {
+  view(view: KvReadView): void;
+  fail(err: unknown): void;
+}
+
 export interface KvBackend {
   /** Replicates `write` and resolves with its result once applied on this node. */
   write(write: KvWrite): Promise<KvResult>;
@@ -82,6 +88,12 @@ export interface KvBackend {
   /** Resolves with a view once this node has applied everything committed before the call
    * (ReadIndex, one round for all reads waiting in a loop turn), or at once for "stale". */
   read(mode: ReadMode): Promise<KvReadView>;
+  /**
+   * read() without a promise, for the front-ends' hot path: `to.view` is called with the view
+   * (at once, inside this call, for "stale"; from the round's answer for "linearizable"),
+   * or `to.fail`. The view is valid in that call only, not across an await.
+   */
+  readWith(mode: ReadMode, to: ReadCallbacks): void;
   cluster(): ClusterInfo;
   /** True while this node can serve (it knows a leader, or is one, and storage is healthy). */
   healthy(): boolean;

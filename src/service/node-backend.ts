@@ -16,6 +16,7 @@ import {
   type KvResult,
   type KvWrite,
   type MemberInfo,
+  type ReadCallbacks,
   type ReadMode,
 } from "./contract.js";
 import { type PendingBatch, PendingWrites } from "./pending-writes.js";
@@ -72,21 +73,39 @@ export interface NodeBackendOptions {
 }
 
 interface ReadWaiter {
-  resolve(view: KvReadView): void;
-  reject(err: BackendError): void;
+  to: ReadCallbacks;
   sinceMs: number;
 }
 
 interface ReadRound {
   waiters: ReadWaiter[];
   startedMs: number;
+  /** The leader when the round was asked for: a round outlives no change of leader. */
+  leader: number;
   /** The commit index the leader answered; the reads resolve once it is applied. */
   index?: number;
 }
 
-/** Proposal failures that mean "not handed to any leader": safe to hand over again. */
 const utf8 = new TextEncoder();
 
+/** Hands a read its view; a front-end's callback that throws must not stop the Peer's turn. */
+function answer(w: ReadWaiter, view: KvReadView): void {
+  try {
+    w.to.view(view);
+  } catch (err) {
+    fail(w, err);
+  }
+}
+
+function fail(w: ReadWaiter, err: unknown): void {
+  try {
+    w.to.fail(err);
+  } catch {
+    // Nothing more can be told to a reader whose own callbacks fail.
+  }
+}
+
+/** Proposal failures that mean "not handed to any leader": safe to hand over again. */
 const RETRYABLE = new Set(["no leader", "leader transfer in progress", "not a member"]);
 
 export class NodeBackend implements KvBackend {
@@ -110,6 +129,8 @@ export class NodeBackend implements KvBackend {
   private waitingReads: ReadWaiter[] = [];
   private readRoundRequested = false;
   private readonly rounds = new Map<string, ReadRound>();
+  /** The round asked for and not yet answered with an index: at most one at a time. */
+  private unanswered: ReadRound | null = null;
   private readCounter = 0;
   private leaderWaiters: (() => void)[] = [];
   private changeChain: Promise<unknown> = Promise.resolve();
@@ -173,9 +194,11 @@ export class NodeBackend implements KvBackend {
     this.stopped = true;
     if (this.housekeeping !== undefined) clearInterval(this.housekeeping);
     const err = new BackendError("unavailable", "the node is stopping");
-    for (const w of this.allReadWaiters()) w.reject(err);
+    const waiters = [...this.allReadWaiters()];
     this.waitingReads = [];
     this.rounds.clear();
+    this.unanswered = null;
+    for (const w of waiters) fail(w, err);
     this.pending.rejectAll(err);
     this.wakeLeaderWaiters();
     await this.peer.stop();
@@ -291,28 +314,36 @@ export class NodeBackend implements KvBackend {
   // ---- reads ----------------------------------------------------------------------------
 
   read(mode: ReadMode): Promise<KvReadView> {
-    if (mode === "stale") {
-      try {
-        this.checkOpen();
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return Promise.resolve(this.sm.view());
-    }
-    return new Promise<KvReadView>((resolve, reject) => {
-      try {
-        this.checkOpen();
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      this.waitingReads.push({ resolve, reject, sinceMs: Date.now() });
-      this.askForReadRound();
-    });
+    return new Promise<KvReadView>((view, fail) => this.readWith(mode, { view, fail }));
   }
 
+  readWith(mode: ReadMode, to: ReadCallbacks): void {
+    try {
+      this.checkOpen();
+    } catch (err) {
+      to.fail(err);
+      return;
+    }
+    if (mode === "stale") {
+      to.view(this.sm.view());
+      return;
+    }
+    this.waitingReads.push({ to, sinceMs: Date.now() });
+    this.askForReadRound();
+  }
+
+  /**
+   * Asks the Peer for a round for the waiting reads, unless one is out unanswered: the reads
+   * that arrive meanwhile wait for it to be answered and share the next one. A round's
+   * heartbeats cost the leader one message per follower and each follower a turn, so rounds
+   * are sent at most one per round trip instead of one per loop turn (each read still waits
+   * for a round asked for after it arrived: ReadIndex as before, with fewer rounds). A
+   * round unanswered for a tick (lost with a message on the way) no longer holds the next.
+   */
   private askForReadRound(): void {
     if (this.readRoundRequested || this.waitingReads.length === 0) return;
+    const out = this.unanswered;
+    if (out !== null && Date.now() - out.startedMs < this.opts.tickMs) return;
     // Without a leader the core would drop the request: wait for one (housekeep retries).
     if (this.peer.leadership().lead === 0) return;
     this.readRoundRequested = true;
@@ -325,10 +356,13 @@ export class NodeBackend implements KvBackend {
     if (this.waitingReads.length === 0) return undefined;
     const ctx = new Uint8Array(8);
     new DataView(ctx.buffer).setFloat64(0, ++this.readCounter);
-    this.rounds.set(bytesKey(ctx), {
+    const round: ReadRound = {
       waiters: this.waitingReads,
       startedMs: Date.now(),
-    });
+      leader: this.peer.leadership().lead,
+    };
+    this.rounds.set(bytesKey(ctx), round);
+    this.unanswered = round;
     this.waitingReads = [];
     return ctx;
   }
@@ -336,9 +370,20 @@ export class NodeBackend implements KvBackend {
   private onReadStates(states: readonly ReadState[]): void {
     for (const s of states) {
       const round = this.rounds.get(bytesKey(s.requestCtx));
-      if (round !== undefined && round.index === undefined) round.index = s.index;
+      if (round !== undefined && round.index === undefined) {
+        round.index = s.index;
+        if (this.unanswered === round) this.unanswered = null;
+      }
     }
     this.resolveReads();
+    this.askForReadRound();
+  }
+
+  /** Puts a round's reads back in the queue for a new round (reads are safe to repeat). */
+  private retryRound(key: string, round: ReadRound): void {
+    this.rounds.delete(key);
+    if (this.unanswered === round) this.unanswered = null;
+    this.waitingReads.push(...round.waiters);
   }
 
   /** Resolves the rounds whose read index this node has applied. */
@@ -349,7 +394,7 @@ export class NodeBackend implements KvBackend {
       if (round.index === undefined || round.index > applied) continue;
       this.rounds.delete(key);
       const view = this.sm.view();
-      for (const w of round.waiters) w.resolve(view);
+      for (const w of round.waiters) answer(w, view);
     }
   }
 
@@ -366,6 +411,10 @@ export class NodeBackend implements KvBackend {
     if (lead !== this.knownLeader) {
       this.knownLeader = lead;
       if (this.pending.size > 0) this.pending.leaderIs(lead, Date.now());
+      // A round the old leader did not answer never will be: ask the new one at once.
+      for (const [key, round] of this.rounds) {
+        if (round.index === undefined && round.leader !== lead) this.retryRound(key, round);
+      }
     }
     if (lead !== 0) {
       this.wakeLeaderWaiters();
@@ -383,18 +432,20 @@ export class NodeBackend implements KvBackend {
     // the way) is asked again: reads are safe to repeat.
     for (const [key, round] of this.rounds) {
       if (round.index !== undefined || now - round.startedMs < this.electionMs) continue;
-      this.rounds.delete(key);
-      this.waitingReads.push(...round.waiters);
+      this.retryRound(key, round);
     }
     const keep: ReadWaiter[] = [];
+    const expired: [ReadWaiter, BackendError][] = [];
     for (const w of this.waitingReads) {
       const age = now - w.sinceMs;
-      if (lead === 0 && age >= this.noLeaderMs) w.reject(this.noLeader());
+      if (lead === 0 && age >= this.noLeaderMs) expired.push([w, this.noLeader()]);
       else if (age >= this.readTimeoutMs) {
-        w.reject(new BackendError("timeout", `no read index within ${this.readTimeoutMs} ms`));
+        const err = new BackendError("timeout", `no read index within ${this.readTimeoutMs} ms`);
+        expired.push([w, err]);
       } else keep.push(w);
     }
     this.waitingReads = keep;
+    for (const [w, err] of expired) fail(w, err);
     this.askForReadRound();
     if (lead !== 0) this.announceSelf();
   }

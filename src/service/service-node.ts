@@ -13,6 +13,7 @@ import {
   type KvReadView,
   type KvResult,
   type KvWrite,
+  type ReadCallbacks,
   type ReadMode,
 } from "./contract.js";
 import { EngineStateMachine } from "./engine-state-machine.js";
@@ -223,6 +224,10 @@ class DeferredBackend implements KvBackend {
   }
   read(mode: ReadMode): Promise<KvReadView> {
     return this.inner ? this.inner.read(mode) : Promise.reject(starting());
+  }
+  readWith(mode: ReadMode, to: ReadCallbacks): void {
+    if (this.inner) this.inner.readWith(mode, to);
+    else to.fail(starting());
   }
   cluster(): ClusterInfo {
     return this.inner

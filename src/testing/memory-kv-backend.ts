@@ -12,6 +12,7 @@ import {
   type KvReadView,
   type KvResult,
   type KvWrite,
+  type ReadCallbacks,
   type ReadMode,
 } from "../service/contract.js";
 import { MemEngine } from "../storage/engine/mem-engine.js";
@@ -92,6 +93,10 @@ export class MemoryBackend implements KvBackend {
     this.reads.push(mode);
     await this.applyQueue;
     return this.state.engine.readView();
+  }
+
+  readWith(mode: ReadMode, to: ReadCallbacks): void {
+    this.read(mode).then(to.view, to.fail);
   }
 
   cluster(): ClusterInfo {

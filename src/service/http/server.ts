@@ -8,6 +8,7 @@ import { listen } from "../../transport/address.js";
 import {
   BackendError,
   type KvBackend,
+  type KvReadView,
   type KvResult,
   type KvWrite,
   type ReadMode,
@@ -69,6 +70,13 @@ export function percentDecode(s: string): Buffer {
   return Buffer.from(out);
 }
 
+/** The key a /kv/{key} path names; an empty one is a bad request. */
+function keyOf(path: string): Buffer {
+  const key = percentDecode(path.slice(4));
+  if (key.length === 0) throw new HttpError(400, "bad-request", "empty key");
+  return key;
+}
+
 function limitError(message: string, limit: string): HttpError {
   // A value over the limit is a body too large (413); a key or the key count is a bad request.
   return new HttpError(limit === "max-value-bytes" ? 413 : 400, limit, message);
@@ -90,7 +98,11 @@ export class HttpServer {
         ? this.limits.maxValueBytes
         : (options.maxBodyBytes ?? DEFAULT_MAX_BODY);
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.fail(req, res, e));
+      try {
+        this.handle(req, res)?.catch((e: unknown) => this.fail(req, res, e));
+      } catch (e) {
+        this.fail(req, res, e);
+      }
     });
     this.server.keepAliveTimeout = 60_000;
     this.server.on("connection", (socket) => socket.setNoDelay(true));
@@ -105,17 +117,31 @@ export class HttpServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Answers a request; a promise only for the routes that wait for something other than a
+   * read (a body, a write, a membership change): GET /kv/{key} is answered from the read's
+   * callback, with no promise or await of its own.
+   */
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
-    const method = req.method ?? "GET";
+    if (req.method === "GET" && path.startsWith("/kv/")) {
+      this.getKey(res, keyOf(path));
+      return undefined;
+    }
+    return this.route(req, res, path, q < 0 ? "" : url.slice(q + 1));
+  }
 
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    queryText: string,
+  ): Promise<void> {
+    const method = req.method ?? "GET";
     if (path.startsWith("/kv/")) {
-      const key = percentDecode(path.slice(4));
-      if (key.length === 0) throw new HttpError(400, "bad-request", "empty key");
-      if (method === "GET") return this.getKey(res, key);
+      const key = keyOf(path);
       if (method === "PUT" || method === "POST") {
         const value = await this.body(req);
         this.resultError(await this.write({ op: "set", key, value }));
@@ -129,7 +155,7 @@ export class HttpServer {
     }
     if (path === "/kv") {
       if (method !== "GET") throw notAllowed(method, "GET");
-      return this.scan(res, query);
+      return this.scan(res, new URLSearchParams(queryText));
     }
     if (path.startsWith("/queue/")) {
       if (method !== "POST") throw notAllowed(method, "POST");
@@ -206,9 +232,24 @@ export class HttpServer {
     return json(res, 200, this.backend.cluster());
   }
 
-  private async getKey(res: ServerResponse, key: Buffer): Promise<void> {
+  private getKey(res: ServerResponse, key: Buffer): void {
     this.metrics.requests("http", "read", 1);
-    const view = await this.view();
+    const t0 = performance.now();
+    this.backend.readWith(this.options.readMode, {
+      view: (view) => {
+        this.metrics.readWait("http", (performance.now() - t0) / 1000);
+        try {
+          this.answerKey(res, key, view);
+        } catch (e) {
+          this.fail(res.req, res, e);
+        }
+      },
+      fail: (e) => this.fail(res.req, res, e),
+    });
+  }
+
+  /** Answered in the view's own call: views are not read later. */
+  private answerKey(res: ServerResponse, key: Buffer, view: KvReadView): void {
     const value = view.get(key);
     if (value === null) {
       if (view.exists(key)) {

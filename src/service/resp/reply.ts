@@ -4,8 +4,6 @@
 /** One encoded reply: pieces written in order (kept apart so values are not copied twice). */
 export type Reply = Buffer | Buffer[];
 
-const CRLF = Buffer.from("\r\n");
-
 export const OK: Reply = Buffer.from("+OK\r\n");
 export const PONG: Reply = Buffer.from("+PONG\r\n");
 export const NULL_BULK: Reply = Buffer.from("$-1\r\n");
@@ -29,12 +27,24 @@ export function integer(n: number | bigint): Reply {
   return Buffer.from(`:${n}\r\n`);
 }
 
+/**
+ * One buffer: `$len` CRLF, the value, CRLF. A connection's flush would concatenate the
+ * pieces anyway; built here, the common one-reply chunk is written as is, and a value that
+ * is a plain Uint8Array (an engine's view) needs no Buffer made over it.
+ */
 export function bulk(value: Uint8Array | null): Reply {
   if (value === null) return NULL_BULK;
-  const v = Buffer.isBuffer(value)
-    ? value
-    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return [Buffer.from(`$${v.length}\r\n`), v, CRLF];
+  const n = value.byteLength;
+  const head = n < 10 ? 4 : n < 100 ? 5 : n < 1000 ? 6 : n < 10000 ? 7 : 3 + String(n).length;
+  const out = Buffer.allocUnsafe(head + n + 2);
+  out[0] = 0x24; // '$'
+  out.write(String(n), 1, "latin1");
+  out[head - 2] = 0x0d;
+  out[head - 1] = 0x0a;
+  out.set(value, head);
+  out[head + n] = 0x0d;
+  out[head + n + 1] = 0x0a;
+  return out;
 }
 
 export function bulkString(text: string): Reply {

@@ -16,6 +16,7 @@ import type { FaultSwitch } from "../../transport/fault-switch.js";
 import {
   BackendError,
   type KvBackend,
+  type KvReadView,
   type KvResult,
   type KvWrite,
   type ReadMode,
@@ -31,7 +32,12 @@ import {
   type ServerFacts,
   type WriteCommand,
 } from "./commands.js";
-import { DEFAULT_RESP_LIMITS, type RespLimits, RespParser } from "./parser.js";
+import {
+  DEFAULT_RESP_LIMITS,
+  type RespLimits,
+  RespParser,
+  type RespProtocolError,
+} from "./parser.js";
 import type { Reply } from "./reply.js";
 import * as r from "./reply.js";
 
@@ -162,11 +168,13 @@ class Connection implements LocalContext {
   /** Segments started and not finished; the last one's kind and completion. */
   private running = 0;
   private lastKind: "read" | "write" | null = null;
-  private lastDone: Promise<void> = Promise.resolve();
+  private lastDone: Promise<void> | Submission = Promise.resolve();
   /** The last write segment's hand-over to the backend. */
   private submission: Submission | null = null;
   private closing = false;
   private quitRequested = false;
+  /** Inside onData: replies are flushed at its end. */
+  private parsing = false;
   readonly server: ServerFacts;
   readonly faults: FaultSwitch | undefined;
 
@@ -206,6 +214,17 @@ class Connection implements LocalContext {
     if (this.closing) return;
     const { commands, error } = this.parser.push(chunk);
     if (commands.length === 0 && error === undefined) return;
+    this.parsing = true;
+    try {
+      this.takeChunk(commands, error);
+    } finally {
+      this.parsing = false;
+    }
+    this.flush();
+  }
+
+  /** Queues one chunk's replies and starts its segments; the caller flushes. */
+  private takeChunk(commands: Buffer[][], error: RespProtocolError | undefined): void {
     const n = commands.length + (error ? 1 : 0);
     const out: ChunkReplies = { replies: new Array(n), missing: n, closeAfter: false };
     this.queue.push(out);
@@ -269,7 +288,6 @@ class Connection implements LocalContext {
       this.stopReading();
     }
     if (this.pendingCommands > MAX_PENDING_COMMANDS) this.socket.pause();
-    this.flush();
   }
 
   private stopReading(): void {
@@ -284,7 +302,11 @@ class Connection implements LocalContext {
 
   /** Runs a segment now or after the one before it, keeping the connection's order. */
   private start(segment: Segment): void {
-    const prev = this.lastDone;
+    if (segment.kind === "read" && this.running === 0) {
+      this.readNow(segment);
+      return;
+    }
+    const prev = this.previous();
     const submission = this.submission;
     let done: Promise<void>;
     if (segment.kind === "write") {
@@ -309,6 +331,57 @@ class Connection implements LocalContext {
     const overlapped = segment.kind === "write" && this.lastKind === "write";
     this.lastDone = overlapped ? Promise.all([prev, finished]).then(() => undefined) : finished;
     this.lastKind = segment.kind;
+  }
+
+  /** The last segment's completion, as a promise (made now if that segment had none). */
+  private previous(): Promise<void> {
+    const last = this.lastDone;
+    return last instanceof Submission ? last.promise : last;
+  }
+
+  /**
+   * A read segment with nothing before it unfinished: no promise of its own and no await —
+   * the backend calls back with the view (at once for stale reads, from the ReadIndex
+   * round's answer for linearizable ones) and the replies are filled and flushed there.
+   */
+  private readNow(s: Segment): void {
+    const finished = new Submission();
+    this.running++;
+    this.lastDone = finished;
+    this.lastKind = "read";
+    this.metrics.requests("resp", "read", s.slots.length);
+    const t0 = performance.now();
+    this.backend.readWith(this.owner.options.readMode, {
+      view: (view) => {
+        this.metrics.readWait("resp", (performance.now() - t0) / 1000);
+        this.answerReads(s, view);
+        this.segmentDone(finished);
+      },
+      fail: (e) => {
+        this.failSlots(s.chunk, s.slots, e);
+        this.segmentDone(finished);
+      },
+    });
+  }
+
+  private segmentDone(finished: Submission): void {
+    finished.markDone();
+    this.running--;
+    // Inside onData (a stale read answered at once) the chunk's flush comes at its end,
+    // once every slot it has (QUIT, a protocol error) is known.
+    if (!this.parsing) this.flush();
+  }
+
+  /** Fills the segment's replies from `view` (in the call that gave it: views do not last). */
+  private answerReads(s: Segment, view: KvReadView): void {
+    try {
+      for (let j = 0; j < s.slots.length; j++) {
+        const cmd = s.commands[j] as ReadCommand;
+        this.fill(s.chunk, s.slots[j] as number, cmd.run(s.args[j] as Buffer[], view));
+      }
+    } catch (e) {
+      this.failSlots(s.chunk, s.slots, e);
+    }
   }
 
   private async runWrites(s: Segment, submission: Submission): Promise<void> {
@@ -361,10 +434,7 @@ class Connection implements LocalContext {
       const view = await this.backend.read(mode);
       this.metrics.readWait("resp", (performance.now() - t0) / 1000);
       // Answered in this same turn: the view is not read across an await.
-      for (let j = 0; j < s.slots.length; j++) {
-        const cmd = s.commands[j] as ReadCommand;
-        this.fill(s.chunk, s.slots[j] as number, cmd.run(s.args[j] as Buffer[], view));
-      }
+      this.answerReads(s, view);
     } catch (e) {
       this.failSlots(s.chunk, s.slots, e);
     }
