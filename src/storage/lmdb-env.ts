@@ -20,14 +20,19 @@ export interface LmdbEnvOptions {
 export function openLmdbEnv(dir: string, opts: LmdbEnvOptions = {}): RootDatabase {
   // Damaged meta pages crash lmdb instead of failing it: look at them first.
   checkLmdbFiles(dir);
-  return open({
+  return open(lmdbOpenOptions(dir, opts));
+}
+
+/** lmdb's open options for `dir`: also what another thread opens the same environment with. */
+export function lmdbOpenOptions(dir: string, opts: LmdbEnvOptions = {}) {
+  return {
     path: dir,
     maxDbs: 8,
     overlappingSync: true,
     separateFlushed: true,
     noMemInit: true,
     ...(opts.mapSize === undefined ? {} : { mapSize: opts.mapSize }),
-  });
+  };
 }
 
 /** What lmdb's asynchronous writes return when the environment has `separateFlushed`. */

@@ -348,3 +348,70 @@ test("lmdb engine: a snapshot between write-backs is the state in memory at the 
       await engine.close();
     }
   }));
+
+test("lmdb engine on its write-back thread: a write-back of many keys yields a turn per slice, and takes in what changed meanwhile", () =>
+  withDir(async (dir) => {
+    const env = openLmdbEnv(dir);
+    const engine = LmdbEngine.attach(env, {
+      where: dir,
+      ownsEnv: false,
+      writeBackMs: NEVER_MS,
+      thread: { dir },
+      sliceKeys: 100,
+    });
+    try {
+      await engine.applyEntries(
+        Array.from({ length: 1000 }, (_, i) => putEntry(i + 1, 1, `k${i}`, "v1")),
+      );
+      const before = lastTxnId(env);
+      // Three turns into the write-back (1,000 keys, 100 a turn), every key changes again,
+      // the ones already sent included. Were the write-back packed in one turn, its
+      // transaction would hold v1 and a second one v2.
+      const rewrite = async () => {
+        for (let turn = 0; turn < 3; turn++) await new Promise((r) => setImmediate(r));
+        await engine.applyEntries(
+          Array.from({ length: 1000 }, (_, i) => putEntry(1001 + i, 1, `k${i}`, "v2")),
+        );
+      };
+      await Promise.all([engine.flushed(), rewrite()]);
+      await engine.flushed();
+      assert.equal(
+        lastTxnId(env) - before,
+        1,
+        "one transaction, holding the changes made meanwhile",
+      );
+    } finally {
+      await engine.close();
+      await env.close();
+    }
+    const reopened = await openLmdbEngine({ dir });
+    try {
+      assert.equal(reopened.appliedIndex(), 2000);
+      const map = await appliedMap(reopened);
+      assert.equal(Object.keys(map).length, 1000);
+      for (let i = 0; i < 1000; i++) assert.equal(map[`k${i}`], "v2", `k${i}`);
+    } finally {
+      await reopened.close();
+    }
+  }));
+
+test("lmdb engine on its write-back thread: sliced write-backs of strings and lists end at the state in memory", () =>
+  withDir(async (dir) => {
+    const entries = mixedEntries(11, 400);
+    const engine = await openLmdbEngine({ dir, writeBackMs: NEVER_MS, sliceKeys: 2 });
+    for (let next = 0; next < entries.length; next += 40) {
+      await engine.applyEntries(entries.slice(next, next + 40));
+      if (next % 80 === 0) await engine.flushed();
+    }
+    const want = stateOf(await memSnapshot(entries, 400));
+    assert.deepEqual(stateOf(await engine.snapshot()), want);
+    await engine.flushed();
+    await engine.close();
+    const reopened = await openLmdbEngine({ dir });
+    try {
+      assert.equal(reopened.appliedIndex(), 400);
+      assert.deepEqual(stateOf(await reopened.snapshot()), want);
+    } finally {
+      await reopened.close();
+    }
+  }));

@@ -11,9 +11,18 @@
 // changed (write-back.ts); every WRITE_BACK_MS (or at once when MAX_DIRTY_KEYS keys changed,
 // and on flushed() and close()) one lmdb transaction writes the changed keys' current values
 // with the applied point they bring lmdb to. A key changed many times between write-backs is
-// written once. The write-back is queued (lmdb-js puts every write made in one event-loop
-// turn into one transaction), never awaited by an apply; at most one is in flight, and the
+// written once. A write-back is never awaited by an apply; at most one is in flight, and the
 // next gathers meanwhile.
+//
+// How it reaches lmdb: an engine with the environment to itself (openLmdbEngine, beside a
+// file or mem WAL) writes through its write-back thread (write-back-thread.ts): the changed
+// keys are packed SLICE_KEYS per event-loop turn and handed over, and the thread writes the
+// whole write-back in one transaction, so no turn does lmdb's per-key work (queueing 65,536
+// puts in one turn stalled the loop for ~100-250 ms). Every other write of such an engine
+// (hard state, conf state, restore, clear) goes through the same thread, in order. An engine
+// sharing the environment with the lmdb WAL (lmdb-storage.ts) queues a write-back in one
+// turn instead (lmdb-js puts one turn's writes in one transaction): the thread would hold
+// lmdb's write lock for a whole write-back, and the log's commits would wait for it.
 //
 // After a crash, lmdb holds the state of the last write-back that committed, at the applied
 // point committed with it: an older state than memory had, never a mix (the log replays the
@@ -47,6 +56,7 @@ import type { ApplyListener, Engine } from "./engine.js";
 import { decodeKvSnapshot } from "./kv-snapshot.js";
 import {
   checkKeyLength,
+  type ListHeader,
   loadKeySpace,
   MAX_KEY_BYTES,
   type MemberList,
@@ -54,6 +64,7 @@ import {
 } from "./lmdb-layout.js";
 import { MemKeySpace } from "./mem-keyspace.js";
 import { WriteBack } from "./write-back.js";
+import { type MetaWrites, WriteBackThread, WriteChunk } from "./write-back-thread.js";
 
 export { MAX_KEY_BYTES };
 
@@ -61,6 +72,11 @@ export { MAX_KEY_BYTES };
 export const WRITE_BACK_MS = 1000;
 /** Changed keys that start a write-back without waiting for the timer. */
 export const MAX_DIRTY_KEYS = 65_536;
+/** Changed strings a write-back on its thread packs per event-loop turn. */
+export const SLICE_KEYS = 2048;
+
+const KV_DB = "engine-kv";
+const META_DB = "engine-meta";
 
 const META_HARD = "hard";
 const META_CONF = "conf";
@@ -78,6 +94,14 @@ export interface LmdbEngineOptions {
   writeBackMs?: number;
   /** Changed keys that start a write-back at once (default MAX_DIRTY_KEYS). */
   maxDirtyKeys?: number;
+  /**
+   * Write through a write-back thread with its own handle on the environment (only when the
+   * engine has the environment to itself: that thread holds lmdb's write lock for a whole
+   * write-back, which a log sharing the environment would wait for).
+   */
+  thread?: { dir: string; env?: LmdbEnvOptions };
+  /** Changed strings packed per turn on the write-back thread's path (default SLICE_KEYS). */
+  sliceKeys?: number;
 }
 
 export class LmdbEngine implements Engine {
@@ -105,17 +129,22 @@ export class LmdbEngine implements Engine {
   private closed = false;
   private readonly writeBackMs: number;
   private readonly maxDirtyKeys: number;
+  private readonly sliceKeys: number;
+  /** The write-back thread, once the first write needed it (with `opts.thread`). */
+  private writer: WriteBackThread | undefined;
+  /** The last write handed to the write-back thread, settled: flushed() waits for it. */
+  private lastThreadWrite: Promise<void> | undefined;
 
   private constructor(
     private readonly env: RootDatabase,
     private readonly opts: LmdbEngineOptions,
   ) {
     this.kv = env.openDB<Uint8Array, Buffer>({
-      name: "engine-kv",
+      name: KV_DB,
       encoding: "binary",
       keyEncoding: "binary",
     });
-    this.meta = env.openDB<MetaValue, string>({ name: "engine-meta", encoding: "json" });
+    this.meta = env.openDB<MetaValue, string>({ name: META_DB, encoding: "json" });
     this.hs = (this.meta.get(META_HARD) as HardState | undefined) ?? emptyHardState();
     this.cs = (this.meta.get(META_CONF) as ConfState | undefined) ?? { voters: [], learners: [] };
     const point = (this.meta.get(META_APPLIED) as AppliedPoint | undefined) ?? {
@@ -129,6 +158,7 @@ export class LmdbEngine implements Engine {
     this.state.replace(space, members, point);
     this.writeBackMs = opts.writeBackMs ?? WRITE_BACK_MS;
     this.maxDirtyKeys = opts.maxDirtyKeys ?? MAX_DIRTY_KEYS;
+    this.sliceKeys = opts.sliceKeys ?? SLICE_KEYS;
   }
 
   /** The engine over `env`, its state read into memory. */
@@ -150,6 +180,13 @@ export class LmdbEngine implements Engine {
       this.changed();
       return;
     }
+    if (this.opts.thread !== undefined) {
+      const copy = { term: hs.term, vote: hs.vote, commit: hs.commit };
+      this.pendingHs = undefined;
+      this.hs = copy;
+      await this.threadWrite((t) => t.writeMeta([[META_HARD, copy]]));
+      return;
+    }
     await this.settle(this.queueHardState(hs), true);
   }
 
@@ -159,6 +196,10 @@ export class LmdbEngine implements Engine {
    */
   queueHardState(hs: HardState): CommitPromise {
     this.checkWritable();
+    if (this.opts.thread !== undefined) {
+      // A caller's mistake: only an engine sharing the log's environment shares its commits.
+      throw new Error("lmdb engine: queueHardState() on an engine with a write-back thread");
+    }
     const copy = { term: hs.term, vote: hs.vote, commit: hs.commit };
     // A newer hard state than any gathered one: that one need not be written.
     this.pendingHs = undefined;
@@ -179,6 +220,11 @@ export class LmdbEngine implements Engine {
   async setConfState(cs: ConfState): Promise<void> {
     this.checkWritable();
     const copy = { voters: [...cs.voters], learners: [...cs.learners] };
+    if (this.opts.thread !== undefined) {
+      this.cs = copy;
+      await this.threadWrite((t) => t.writeMeta([[META_CONF, copy]]));
+      return;
+    }
     const commit = this.queueWrite(() => this.meta.put(META_CONF, copy));
     this.cs = copy;
     await this.settle(commit, true);
@@ -224,6 +270,21 @@ export class LmdbEngine implements Engine {
       voters: [...snapshot.metadata.confState.voters],
       learners: [...snapshot.metadata.confState.learners],
     };
+    if (this.opts.thread !== undefined) {
+      // After the write-back in flight, whose keys the snapshot replaces.
+      await this.writeBackIdle();
+      const chunk = new WriteChunk();
+      const lists = queueWholeSpace(chunk, space);
+      const meta: MetaWrites = [
+        [META_CONF, cs],
+        [META_MEMBERS, [...members]],
+        [META_APPLIED, point],
+      ];
+      const written = this.threadWrite((t) => t.commit(chunk, meta, "kv"));
+      this.replace(lists, space, members, point, cs);
+      await written;
+      return;
+    }
     // Queued after any write-back in flight, so lmdb ends with the snapshot's state.
     let lists = new Map<string, { head: number; length: number }>();
     const commit = this.queueWrite(() => {
@@ -233,30 +294,50 @@ export class LmdbEngine implements Engine {
       this.meta.put(META_MEMBERS, [...members]);
       return this.meta.put(META_APPLIED, point);
     });
-    this.changes.reset(lists);
-    this.state.replace(space, members, point);
-    this.cs = cs;
-    this.replaced();
+    this.replace(lists, space, members, point, cs);
     await this.settle(commit, true);
   }
 
   async clear(): Promise<void> {
     this.checkWritable();
-    const commit = this.queueWrite(() => {
-      this.kv.clearAsync();
-      return this.meta.clearAsync();
-    });
-    this.changes.reset(new Map());
-    this.state.replace(new MemKeySpace(), new Map(), { index: 0, term: 0 });
+    let written: Promise<void> | undefined;
+    let commit: CommitPromise | undefined;
+    if (this.opts.thread !== undefined) {
+      await this.writeBackIdle();
+      written = this.threadWrite((t) => t.commit(new WriteChunk(0), [], "all"));
+    } else {
+      commit = this.queueWrite(() => {
+        this.kv.clearAsync();
+        return this.meta.clearAsync();
+      });
+    }
     this.hs = emptyHardState();
-    this.cs = { voters: [], learners: [] };
     this.pendingHs = undefined;
-    this.replaced();
-    await this.settle(commit, true);
+    this.replace(
+      new Map(),
+      new MemKeySpace(),
+      new Map(),
+      { index: 0, term: 0 },
+      {
+        voters: [],
+        learners: [],
+      },
+    );
+    if (written !== undefined) await written;
+    if (commit !== undefined) await this.settle(commit, true);
   }
 
-  /** The state was just stored whole: nothing changed remains to write back. */
-  private replaced(): void {
+  /** Memory now holds `space`, just stored whole: nothing changed remains to write back. */
+  private replace(
+    lists: Map<string, ListHeader>,
+    space: MemKeySpace,
+    members: Map<number, MemberAddresses>,
+    point: AppliedPoint,
+    cs: ConfState,
+  ): void {
+    this.changes.reset(lists);
+    this.state.replace(space, members, point);
+    this.cs = cs;
     if (this.pendingHs === undefined) this.queuedCount = this.changeCount;
   }
 
@@ -276,6 +357,8 @@ export class LmdbEngine implements Engine {
     // Every queued write commits (or fails) before the environment may close.
     if (this.lastCommit !== undefined)
       await settle(this.lastCommit, false, this.env).catch(() => {});
+    await this.lastThreadWrite;
+    await this.writer?.close();
     if (this.opts.ownsEnv) await this.env.close();
   }
 
@@ -288,6 +371,15 @@ export class LmdbEngine implements Engine {
     await this.writeBackAll();
     const commit = this.lastCommit;
     if (commit !== undefined) await this.settle(commit, true);
+    // The write-back thread's transactions are flushed when they commit.
+    await this.lastThreadWrite;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Until no write-back is in flight. */
+  private async writeBackIdle(): Promise<void> {
+    while (this.inFlight !== undefined) await this.inFlight;
+    this.checkWritable();
   }
 
   /** Until every change made before the call is queued to lmdb. */
@@ -342,12 +434,25 @@ export class LmdbEngine implements Engine {
     if (this.failure !== undefined || this.closed || this.inFlight !== undefined) return;
     if (this.queuedCount === this.changeCount) return;
     this.stopTimer();
+    if (this.opts.thread !== undefined) {
+      this.inFlight = this.writeBackInSlices().then(
+        () => {
+          this.inFlight = undefined;
+          this.afterWriteBack();
+        },
+        (err: unknown) => {
+          this.inFlight = undefined;
+          this.poison(err);
+        },
+      );
+      return;
+    }
     const point = this.state.applied;
     const hs = this.pendingHs;
     const members = this.state.members;
     const upTo = this.changeCount;
     const commit = this.queueWrite(() => {
-      const { membersChanged } = this.changes.queue(this.kv, this.state.space);
+      const { membersChanged } = this.changes.finish(this.kv, this.state.space);
       if (membersChanged) this.meta.put(META_MEMBERS, [...members]);
       if (hs !== undefined) this.meta.put(META_HARD, hs);
       return this.meta.put(META_APPLIED, point);
@@ -364,6 +469,58 @@ export class LmdbEngine implements Engine {
         this.poison(err);
       },
     );
+  }
+
+  /**
+   * A write-back through the write-back thread: the changed strings are packed and sent
+   * SLICE_KEYS at a time, one slice per event-loop turn, so that no turn packs more; a
+   * string changed after it was sent is sent again. Once what is left fits one slice, the
+   * last turn sends it with every changed list, the members if they changed, a gathered
+   * hard state and the applied point, all taken in that turn: the transaction holds the
+   * state memory held then, as in one turn. If applies outrun the slices, the last turn
+   * takes what is left after twice the slices the write-back started with.
+   */
+  private async writeBackInSlices(): Promise<void> {
+    const writer = this.writerNow();
+    let slices = 2 * Math.ceil(this.changes.stringsPending / this.sliceKeys);
+    while (this.changes.stringsPending > this.sliceKeys && slices-- > 0) {
+      const chunk = new WriteChunk(this.sliceKeys * 320);
+      this.changes.writeStrings(chunk, this.state.space.strings, this.sliceKeys);
+      writer.send(chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.failure !== undefined) throw this.failure;
+    }
+    const last = new WriteChunk();
+    const { membersChanged } = this.changes.finish(last, this.state.space);
+    const meta: MetaWrites = [];
+    if (membersChanged) meta.push([META_MEMBERS, [...this.state.members]]);
+    if (this.pendingHs !== undefined) meta.push([META_HARD, this.pendingHs]);
+    meta.push([META_APPLIED, this.state.applied]);
+    this.pendingHs = undefined;
+    this.queuedCount = this.changeCount;
+    await this.threadWrite(() => writer.commit(last, meta));
+  }
+
+  private writerNow(): WriteBackThread {
+    if (this.writer === undefined) {
+      const thread = this.opts.thread!;
+      this.writer = new WriteBackThread({
+        dir: thread.dir,
+        ...(thread.env === undefined ? {} : { env: thread.env }),
+        kvName: KV_DB,
+        metaName: META_DB,
+      });
+    }
+    return this.writer;
+  }
+
+  /** Hands a write to the write-back thread; its failure poisons the engine. */
+  private threadWrite(write: (writer: WriteBackThread) => Promise<void>): Promise<void> {
+    const written = write(this.writerNow()).catch((err: unknown) => {
+      throw this.poison(err);
+    });
+    this.lastThreadWrite = written.catch(() => {});
+    return written;
   }
 
   /** The write-back committed: what changed meanwhile is due now or at the timer. */
@@ -422,13 +579,16 @@ export async function openLmdbEngine(opts: {
   dir: string;
   env?: LmdbEnvOptions;
   writeBackMs?: number;
+  sliceKeys?: number;
 }): Promise<LmdbEngine> {
   const env = openLmdbEnv(opts.dir, opts.env);
   try {
     return LmdbEngine.attach(env, {
       where: opts.dir,
       ownsEnv: true,
+      thread: { dir: opts.dir, ...(opts.env === undefined ? {} : { env: opts.env }) },
       ...(opts.writeBackMs === undefined ? {} : { writeBackMs: opts.writeBackMs }),
+      ...(opts.sliceKeys === undefined ? {} : { sliceKeys: opts.sliceKeys }),
     });
   } catch (err) {
     await env.close();

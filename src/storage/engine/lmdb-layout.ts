@@ -15,6 +15,16 @@ import type { MemberAddresses } from "../../proposal/kv.js";
 import { EngineError } from "../errors.js";
 import { MemKeySpace } from "./mem-keyspace.js";
 
+/**
+ * Where a write-back's writes go: lmdb's write queue, or a chunk for the write-back thread.
+ * A key may be reused by the caller once the call returns (lmdb copies keys when queueing
+ * them); a value is never modified.
+ */
+export interface KvWrites {
+  put(key: Uint8Array, value: Uint8Array): void;
+  remove(key: Uint8Array): void;
+}
+
 export const STRING_PREFIX = 0x6b; // 'k'
 export const LIST_PREFIX = 0x6c; // 'l'
 const ELEMENT_PREFIX = 0x65; // 'e'
@@ -111,13 +121,10 @@ export function loadKeySpace(kv: Database<Uint8Array, Buffer>): {
 }
 
 /**
- * Queues the writes that store `space` whole into an emptied database (a restore), in this
+ * Writes to `kv` what stores `space` whole into an emptied database (a restore), in this
  * turn; the headers of the lists written, by latin1 key.
  */
-export function queueWholeSpace(
-  kv: Database<Uint8Array, Buffer>,
-  space: MemKeySpace,
-): Map<string, ListHeader> {
+export function queueWholeSpace(kv: KvWrites, space: MemKeySpace): Map<string, ListHeader> {
   for (const [k, v] of space.strings.pairs()) kv.put(storedKey(STRING_PREFIX, k), v);
   const headers = new Map<string, ListHeader>();
   for (const [k, list] of space.lists) {

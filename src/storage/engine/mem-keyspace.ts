@@ -95,6 +95,17 @@ export class KvMap {
     return this.long.get(keyString(key)) ?? null;
   }
 
+  /**
+   * The value of the key of `len` <= NUMBER_KEY_BYTES bytes whose numberKey is `n`, as a
+   * plain Uint8Array view (a Buffer's subarray would construct a Buffer: slower).
+   */
+  getNumbered(len: number, n: number): Uint8Array | null {
+    const d = this.short[len]!.get(n);
+    if (d === undefined) return null;
+    const at = KEY_START + len;
+    return new Uint8Array(d.buffer, d.byteOffset + at, d.byteLength - at);
+  }
+
   has(key: Uint8Array): boolean {
     if (key.length <= NUMBER_KEY_BYTES) {
       return this.short[key.length]!.has(numberKey(key, 0, key.length));

@@ -9,11 +9,11 @@
 // lowers hi, a push adds outside the run. A write-back removes the stored elements outside
 // the run and writes the memory's elements outside it: a push to a list of a million
 // elements writes one element, not a million.
-import type { Database } from "lmdb";
 import type { Deque } from "./deque.js";
 import {
   elementKey,
   encodeHeader,
+  type KvWrites,
   LIST_PREFIX,
   type ListHeader,
   STRING_PREFIX,
@@ -21,6 +21,7 @@ import {
 } from "./lmdb-layout.js";
 import {
   KEY_START,
+  type KvMap,
   type MemKeySpace,
   NUMBER_KEY_BYTES,
   numberKey,
@@ -41,18 +42,32 @@ export class WriteBack implements StateChanges {
   private long = new Set<string>();
   private lists = new Map<string, ChangedList>();
   private members = false;
+  /**
+   * Changed strings taken out of the sets above to be written, in the order written: short
+   * keys as key * 8 + length, longer ones latin1; `*At` is how many are written. Taking a
+   * whole set at once keeps slicing linear (a Set's iteration after deletes at its front
+   * walks over their holes again).
+   */
+  private takenShort: number[] = [];
+  private takenLong: string[] = [];
+  private shortAt = 0;
+  private longAt = 0;
+  /** A short key's stored form, rebuilt for each key written (the writes copy it)... */
+  private readonly scratchKey = new Uint8Array(NUMBER_KEY_BYTES + 1).fill(STRING_PREFIX);
+  /** ...and its views by key length, made once. */
+  private readonly scratchKeys = Array.from({ length: NUMBER_KEY_BYTES + 1 }, (_, len) =>
+    this.scratchKey.subarray(0, len + 1),
+  );
 
   /**
    * @param stored the header of every list lmdb holds (or will, once the write-backs queued
-   *   so far commit), by latin1 key; kept up to date by queue().
+   *   so far commit), by latin1 key; kept up to date by finish().
    */
   constructor(private stored: Map<string, ListHeader>) {}
 
   /** Changed keys so far (a key changed twice counts once). */
   get size(): number {
-    let n = this.long.size + this.lists.size;
-    for (const s of this.short) n += s.size;
-    return n;
+    return this.stringsPending + this.lists.size;
   }
 
   // --- StateChanges
@@ -109,41 +124,84 @@ export class WriteBack implements StateChanges {
 
   // --- writing back
 
-  /**
-   * Queues to `kv`, in this turn, the writes that bring lmdb's copy of every changed key to
-   * what `space` holds now, and starts over with nothing changed. Whether the members
-   * changed is reported, for the caller to write them.
-   */
-  queue(kv: Database<Uint8Array, Buffer>, space: MemKeySpace): { membersChanged: boolean } {
-    const strings = space.strings;
-    // Sorted within each key length and among the longer keys: lmdb's inserts in key order
-    // touch each leaf page once, in order.
+  /** Changed strings not yet written (lists and members are written by finish()). */
+  get stringsPending(): number {
+    let n = this.long.size + this.takenShort.length - this.shortAt;
+    n += this.takenLong.length - this.longAt;
+    for (const s of this.short) n += s.size;
+    return n;
+  }
+
+  /** Moves the changed strings to the taken lists (which are written out). */
+  private take(): void {
+    const short: number[] = [];
     this.short.forEach((keys, len) => {
-      if (keys.size === 0) return;
-      for (const k of sortedStoredShortKeys(keys, len)) {
-        const v = strings.get(k.subarray(1));
-        if (v === null) kv.remove(k);
-        else kv.put(k, v);
-      }
+      for (const k of keys) short.push(k * 8 + len);
     });
-    for (const s of [...this.long].sort()) {
-      const key = Buffer.from(s, "latin1");
-      const k = storedKey(STRING_PREFIX, key);
-      const v = strings.get(key);
-      if (v === null) kv.remove(k);
-      else kv.put(k, v);
-    }
-    for (const [s, c] of this.lists) this.queueList(kv, s, c, space.lists.get(s));
-    const membersChanged = this.members;
+    this.takenShort = short;
+    this.takenLong = [...this.long];
+    this.shortAt = 0;
+    this.longAt = 0;
     this.short = newShortSets();
     this.long = new Set();
+  }
+
+  /**
+   * Writes to `out` the current value (or removal) of up to `limit` changed strings and
+   * forgets that they changed; how many it wrote. A string changed again later is changed
+   * again: a write-back taken in slices over several turns ends with every value current.
+   */
+  writeStrings(out: KvWrites, strings: KvMap, limit: number): number {
+    let n = 0;
+    const key = this.scratchKey;
+    while (n < limit) {
+      if (this.shortAt === this.takenShort.length && this.longAt === this.takenLong.length) {
+        if (this.stringsPending === 0) break;
+        this.take();
+      }
+      while (n < limit && this.shortAt < this.takenShort.length) {
+        const taken = this.takenShort[this.shortAt++]!;
+        const len = taken % 8;
+        const k = (taken - len) / 8;
+        // The stored key: the prefix, then the key's bytes (little-endian in k).
+        let rest = k;
+        for (let p = 1; p <= len; p++) {
+          key[p] = rest % 256;
+          rest = Math.floor(rest / 256);
+        }
+        const stored = this.scratchKeys[len]!;
+        const v = strings.getNumbered(len, k);
+        if (v === null) out.remove(stored);
+        else out.put(stored, v);
+        n++;
+      }
+      while (n < limit && this.longAt < this.takenLong.length) {
+        const k = Buffer.from(this.takenLong[this.longAt++]!, "latin1");
+        const v = strings.get(k);
+        if (v === null) out.remove(storedKey(STRING_PREFIX, k));
+        else out.put(storedKey(STRING_PREFIX, k), v);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Writes to `out` everything still changed (the strings left, every changed list) and
+   * starts over with nothing changed. Whether the members changed is reported, for the
+   * caller to write them.
+   */
+  finish(out: KvWrites, space: MemKeySpace): { membersChanged: boolean } {
+    this.writeStrings(out, space.strings, Number.POSITIVE_INFINITY);
+    for (const [s, c] of this.lists) this.queueList(out, s, c, space.lists.get(s));
+    const membersChanged = this.members;
     this.lists = new Map();
     this.members = false;
     return { membersChanged };
   }
 
   private queueList(
-    kv: Database<Uint8Array, Buffer>,
+    kv: KvWrites,
     s: string,
     c: ChangedList,
     list: Deque<Uint8Array> | undefined,
@@ -177,6 +235,10 @@ export class WriteBack implements StateChanges {
     this.stored = stored;
     this.short = newShortSets();
     this.long = new Set();
+    this.takenShort = [];
+    this.takenLong = [];
+    this.shortAt = 0;
+    this.longAt = 0;
     this.lists = new Map();
     this.members = false;
   }
@@ -188,39 +250,4 @@ function newShortSets(): Set<number>[] {
 
 function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
-}
-
-/**
- * The stored keys (STRING_PREFIX, then the key) of the keys of `len` bytes behind
- * little-endian numbers, in byte order: byte order of keys of one length is the order of
- * their big-endian numbers, sorted natively in a typed array. Built straight into the stored
- * form: one buffer per key.
- */
-function sortedStoredShortKeys(keys: Set<number>, len: number): Buffer[] {
-  const be = new Uint32Array(keys.size);
-  let i = 0;
-  for (const n of keys) be[i++] = reverseBytes(n, len);
-  be.sort();
-  const out: Buffer[] = new Array(be.length);
-  for (let j = 0; j < be.length; j++) {
-    const b = Buffer.allocUnsafe(len + 1);
-    b[0] = STRING_PREFIX;
-    let v = be[j]!;
-    for (let p = len; p >= 1; p--) {
-      b[p] = v & 0xff;
-      v >>>= 8;
-    }
-    out[j] = b;
-  }
-  return out;
-}
-
-/** The `len`-byte little-endian number `n` read big-endian. */
-function reverseBytes(n: number, len: number): number {
-  let out = 0;
-  for (let p = 0; p < len; p++) {
-    out = out * 256 + (n % 256);
-    n = Math.floor(n / 256);
-  }
-  return out;
 }
