@@ -435,16 +435,7 @@ export class LmdbEngine implements Engine {
     if (this.queuedCount === this.changeCount) return;
     this.stopTimer();
     if (this.opts.thread !== undefined) {
-      this.inFlight = this.writeBackInSlices().then(
-        () => {
-          this.inFlight = undefined;
-          this.afterWriteBack();
-        },
-        (err: unknown) => {
-          this.inFlight = undefined;
-          this.poison(err);
-        },
-      );
+      this.track(this.writeBackInSlices());
       return;
     }
     const point = this.state.applied;
@@ -459,7 +450,12 @@ export class LmdbEngine implements Engine {
     });
     this.pendingHs = undefined;
     this.queuedCount = upTo;
-    this.inFlight = settle(commit, false, this.env).then(
+    this.track(settle(commit, false, this.env));
+  }
+
+  /** `done` is the write-back in flight; when it ends, the next is due or the engine failed. */
+  private track(done: Promise<void>): void {
+    this.inFlight = done.then(
       () => {
         this.inFlight = undefined;
         this.afterWriteBack();
