@@ -274,6 +274,8 @@ export class Peer {
 
   private async loop(): Promise<void> {
     try {
+      // Whether I/O callbacks have run since the last turn.
+      let ioRan = true;
       while (!this.stopping) {
         if (!this.hasWork()) {
           this.outbox.flushHeld(this.inc, Number.POSITIVE_INFINITY);
@@ -281,13 +283,27 @@ export class Peer {
             this.wakeUp = resolve;
           });
           if (this.mode.gathersBeforeTurn) await nextTurn(this.sched);
+          ioRan = true;
           continue;
         }
+        const bufferedBefore = this.buffer.length;
         await this.turn();
         await this.compactor.afterTurn(() => this.inc.node.status());
+        // Nothing left to do: the wait at the top lets I/O run; a hop first would cost one
+        // more event-loop pass (a poll syscall) per message at low load.
+        if (!this.hasWork()) continue;
+        // Proposers answered by this turn's acknowledgements proposed again during it. At one
+        // proposal in flight that proposal is the whole critical path: its turn follows at
+        // once, before the hop reads (and steps) the other follower's answer, which commits
+        // nothing. Never twice in a row, so I/O runs between any two turns but these.
+        if (ioRan && bufferedBefore === 0 && this.buffer.length > 0) {
+          ioRan = false;
+          continue;
+        }
         // Let I/O callbacks (incoming batches, timers) run between turns: they carry the
         // responses that commit entries, and the proposals that make the next batch bigger.
         await nextTurn(this.sched);
+        ioRan = true;
       }
     } catch (err) {
       this.fatal(err);

@@ -7,9 +7,9 @@
 // the queue is bounded by frames and bytes (without a connection by the smaller
 // maxDownQueueBytes: Raft resends what a peer needs, so a dead peer gets no backlog replayed
 // when it is back, and a connection that ends drops its queue), and a batch that does not
-// fit is dropped and counted (Raft retransmits). Everything queued in one turn of the event loop leaves in one
-// socket write (cork, write each frame, uncork: one writev), flushed from a microtask so the
-// frames leave before the sender's next await.
+// fit is dropped and counted (Raft retransmits). A frame queued on an idle connection is
+// written at once; what is queued behind it in the same turn of the event loop leaves in one
+// socket write (cork, write each frame, uncork: one writev), flushed from a microtask.
 import type { Socket } from "node:net";
 import { DelayLine, hasDelay, type NetDelay } from "./net-delay.js";
 import { Reachability } from "./reachability.js";
@@ -88,6 +88,11 @@ export class TcpPeerLink {
   private queuedFrames = 0;
   private queuedBytes = 0;
   private flushScheduled = false;
+  /** A frame was written at once in this turn: the rest of the turn's frames gather. */
+  private wroteThisTurn = false;
+  private readonly turnOver = () => {
+    this.wroteThisTurn = false;
+  };
   private blocked = false;
   private writes = 0;
   private connections = 0;
@@ -214,7 +219,14 @@ export class TcpPeerLink {
       return;
     }
     this.queue.push(frame);
-    this.scheduleFlush();
+    // The first frame of a turn leaves at once: a follower's answer goes out before it
+    // applies, a leader's append before its own write. Frames queued behind it in the same
+    // turn (a held commit, a pong) follow together from the microtask.
+    if (this.queue.length === 1 && !this.wroteThisTurn && !this.flushScheduled) {
+      this.wroteThisTurn = true;
+      queueMicrotask(this.turnOver);
+      this.flush();
+    } else this.scheduleFlush();
   }
 
   private forget(frame: OutboundFrame): void {
