@@ -275,6 +275,53 @@ describe("Peer", () => {
     assert.equal(sched.pending, 0, "the ticker outlived stop()");
   });
 
+  test("one proposal at a time: the loop yields to I/O about once per proposal, not per turn", async () => {
+    // Each proposal takes two turns here (append, then apply and ack), and the proposer's next
+    // proposal arrives during the second: its turn follows at once, and a turn that leaves no
+    // work waits instead of hopping first. The loop used to hop after every turn.
+    const sched = new ManualScheduler();
+    let hops = 0;
+    const counting: Scheduler = {
+      now: () => sched.now(),
+      setTimeout: (fn, ms) => sched.setTimeout(fn, ms),
+      clearTimeout: (h) => sched.clearTimeout(h),
+      soon: (fn) => {
+        hops++;
+        sched.soon(fn);
+      },
+    };
+    const peer = new Peer({
+      id: 1,
+      peerIds: [1],
+      transport: new LocalNetwork().transport(1),
+      storage: split(new MemWal(), new MemEngine()),
+      raft,
+      pipeline: "parallel-append",
+      tickMs: 100,
+      electionTicks: 10,
+      seed: 3,
+      epochOwner: { start: 1 },
+      scheduler: counting,
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    await peer.start();
+    try {
+      sched.advance(100 * 10 * 3);
+      for (let i = 0; i < 200 && !peer.isLeader(); i++) await realTurns(1);
+      assert.equal(peer.isLeader(), true);
+      await realTurns(5);
+      const data = encodeProposal({ id: 1, key: new Uint8Array([1]), value: new Uint8Array(8) });
+      const proposals = 200;
+      hops = 0;
+      for (let i = 0; i < proposals; i++) await peer.propose(data);
+      assert.ok(hops <= proposals * 1.1, `${hops} hops for ${proposals} proposals`);
+    } finally {
+      await peer.stop();
+    }
+  });
+
   test("an epoch reset leaves nothing behind", async () => {
     const c = await startCluster();
     try {
