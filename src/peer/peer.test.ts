@@ -57,6 +57,26 @@ class ManualScheduler implements Scheduler {
   }
 }
 
+/** A one-member group on memory storage, timed by `scheduler`. */
+function singleMember(pipeline: string, scheduler: Scheduler): Peer {
+  return new Peer({
+    id: 1,
+    peerIds: [1],
+    transport: new LocalNetwork().transport(1),
+    storage: split(new MemWal(), new MemEngine()),
+    raft,
+    pipeline,
+    tickMs: 100,
+    electionTicks: 10,
+    seed: 3,
+    epochOwner: { start: 1 },
+    scheduler,
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+}
+
 /** Lets the peer loop run for `n` turns of the event loop. */
 async function realTurns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
@@ -244,22 +264,7 @@ describe("Peer", () => {
 
   test("ticks come from the injected scheduler only", async () => {
     const sched = new ManualScheduler();
-    const peer = new Peer({
-      id: 1,
-      peerIds: [1],
-      transport: new LocalNetwork().transport(1),
-      storage: split(new MemWal(), new MemEngine()),
-      raft,
-      pipeline: "basic",
-      tickMs: 100,
-      electionTicks: 10,
-      seed: 3,
-      epochOwner: { start: 1 },
-      scheduler: sched,
-      onFatal: (err) => {
-        throw err;
-      },
-    });
+    const peer = singleMember("basic", sched);
     await peer.start();
     try {
       // A one-member group elects itself after an election timeout, which only ticks measure.
@@ -290,22 +295,7 @@ describe("Peer", () => {
         sched.soon(fn);
       },
     };
-    const peer = new Peer({
-      id: 1,
-      peerIds: [1],
-      transport: new LocalNetwork().transport(1),
-      storage: split(new MemWal(), new MemEngine()),
-      raft,
-      pipeline: "parallel-append",
-      tickMs: 100,
-      electionTicks: 10,
-      seed: 3,
-      epochOwner: { start: 1 },
-      scheduler: counting,
-      onFatal: (err) => {
-        throw err;
-      },
-    });
+    const peer = singleMember("parallel-append", counting);
     await peer.start();
     try {
       sched.advance(100 * 10 * 3);
