@@ -46,13 +46,18 @@ export class ProposalBuffer {
         this.propose(data),
       );
     }
-    return new Promise<void>((resolve, reject) => {
-      if (this.datas.length === 0) this.onFirst();
-      this.datas.push(data);
-      this.resolves.push(resolve);
-      this.rejects.push(reject);
-      if (this.latencyClock !== undefined) this.startMs.push(this.latencyClock.now());
-    });
+    return new Promise<void>((resolve, reject) =>
+      this.add(data, resolve, reject, this.latencyClock?.now()),
+    );
+  }
+
+  /** Buffers one proposal; the first one in an empty buffer wakes the loop. */
+  private add(data: Uint8Array, resolve: Resolve, reject: Reject, stamp: number | undefined): void {
+    if (this.datas.length === 0) this.onFirst();
+    this.datas.push(data);
+    this.resolves.push(resolve);
+    this.rejects.push(reject);
+    if (stamp !== undefined) this.startMs.push(stamp);
   }
 
   /**
@@ -90,14 +95,8 @@ export class ProposalBuffer {
       lastError = err;
       if (++seen === datas.length) settled(refused, lastError);
     };
-    if (this.datas.length === 0) this.onFirst();
     const stamp = this.latencyClock?.now();
-    for (let i = 0; i < datas.length; i++) {
-      this.datas.push(datas[i]!);
-      this.resolves.push(resolve);
-      this.rejects.push(reject);
-      if (stamp !== undefined) this.startMs.push(stamp);
-    }
+    for (let i = 0; i < datas.length; i++) this.add(datas[i]!, resolve, reject, stamp);
   }
 
   /** Takes up to `max` buffered proposals, oldest first, and lets waiting proposers in. */
