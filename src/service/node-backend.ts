@@ -645,10 +645,14 @@ export class NodeBackend implements KvBackend {
     for (const id of cs.voters) add(id, "voter");
     for (const id of cs.learners) add(id, "learner");
     members.sort((a, b) => a.id - b.id);
+    // Leader and role as the loop last handed them over, the view healthy() and the write
+    // and read paths act on: the core's own fields change within a turn, before its Ready is
+    // handled, so reading them here could report "no leader" while this node still serves.
+    const { lead, role } = this.peer.leadership();
     return {
       id: this.id,
-      role: cs.learners.includes(this.id) ? "learner" : st.role,
-      leader: st.lead,
+      role: cs.learners.includes(this.id) ? "learner" : role,
+      leader: lead,
       term: st.term,
       commitIndex: st.commit,
       appliedIndex: applied,
