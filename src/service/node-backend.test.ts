@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { pipelineKinds, pipelineSpec } from "../pipeline/registry.js";
 import { eventually, ServiceCluster, sleep } from "../testing/service-cluster.js";
 import { BackendError, type KvBackend, type KvWrite } from "./contract.js";
+import type { NodeBackend } from "./node-backend.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -15,6 +16,33 @@ const set = (k: string, v: string): KvWrite => ({
 async function get(b: KvBackend, k: string, mode: "linearizable" | "stale" = "linearizable") {
   const v = (await b.read(mode)).get(enc.encode(k));
   return v === null ? null : dec.decode(v);
+}
+
+/**
+ * Joins `member` through `leader`, and again through the next leader when leadership moves
+ * meanwhile (a loaded machine can miss an election timeout), as a client of
+ * `POST /cluster/join` would. Returns the node the join succeeded through.
+ */
+async function joinThroughLeader(
+  c: ServiceCluster,
+  leader: NodeBackend,
+  member: Parameters<NodeBackend["join"]>[0],
+): Promise<NodeBackend> {
+  // The joiner runs but is no member yet, so c.leader() (every running node agrees) won't do.
+  const currentLeader = () =>
+    [...c.nodes.values()].find((n) => n.id !== member.id && n.cluster().role === "leader");
+  let via = leader;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await via.join(member);
+      return via;
+    } catch (e) {
+      const moved = e instanceof BackendError && (e.code === "moved" || e.code === "no-leader");
+      if (!moved || attempt === 5) throw e;
+      await eventually("a leader to join through", () => currentLeader() !== undefined);
+      via = currentLeader()!;
+    }
+  }
 }
 
 describe("NodeBackend over three service-mode peers", () => {
@@ -186,8 +214,12 @@ describe("NodeBackend membership", () => {
         0,
         "a joining node starts with no configuration",
       );
-      await leader.join({ id: 4, raft: "local:4", resp: "127.0.0.1:6004" });
-      const info = leader.cluster();
+      const via = await joinThroughLeader(c, leader, {
+        id: 4,
+        raft: "local:4",
+        resp: "127.0.0.1:6004",
+      });
+      const info = via.cluster();
       assert.deepEqual(
         info.members.map((m) => [m.id, m.role]),
         [
@@ -215,7 +247,7 @@ describe("NodeBackend membership", () => {
         joiner.cluster().members.some((m) => m.id === 4 && m.role === "voter"),
       );
       // It counts: with two of the four down, the other two cannot commit; with one, they can.
-      const other = [1, 2, 3].find((id) => id !== leader.id)!;
+      const other = [1, 2, 3].find((id) => id !== via.id)!;
       await c.stopNode(other);
       assert.deepEqual(await joiner.write(set("with-4", "yes")), { kind: "ok" });
       assert.equal(await get(joiner, "with-4"), "yes");
@@ -234,17 +266,40 @@ describe("NodeBackend membership", () => {
     }
   });
 
+  it("a join waiting for a learner ends when this node loses leadership", {
+    timeout: 60_000,
+  }, async () => {
+    const c = await ServiceCluster.start(3);
+    try {
+      const leader = await c.leader();
+      // Node 4 is never started, so it never catches up: the join waits (for up to two
+      // minutes) until the leader, cut off from both followers, steps down.
+      const join = leader.join({ id: 4, raft: "local:4" });
+      await eventually("node 4 is a learner", () =>
+        leader.cluster().members.some((m) => m.id === 4 && m.role === "learner"),
+      );
+      for (const id of [1, 2, 3]) if (id !== leader.id) await c.stopNode(id);
+      await assert.rejects(join, (e: unknown) => {
+        assert.ok(e instanceof BackendError, String(e));
+        assert.ok(e.code === "no-leader" || e.code === "moved", e.message);
+        return true;
+      });
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("over TCP on loopback: a 4th node joins, and a new leader reaches it", async () => {
     const c = await ServiceCluster.start(3, { transport: "tcp" });
     try {
       const leader = await c.leader();
       await leader.write(set("before", "join"));
       const joiner = await c.startNode(4, false);
-      await leader.join({ id: 4, raft: c.raftAddress(4) });
+      const via = await joinThroughLeader(c, leader, { id: 4, raft: c.raftAddress(4) });
       assert.equal(await get(joiner, "before"), "join");
       // Node 4 is dialled by the others (lower ids dial higher ones over TCP): after the
       // leader stops, the new leader must have learnt its address to replicate to it.
-      await c.stopNode(leader.id);
+      await c.stopNode(via.id);
       const next = await c.leader();
       assert.deepEqual(await next.write(set("after", "failover")), { kind: "ok" });
       assert.equal(await get(joiner, "after"), "failover");

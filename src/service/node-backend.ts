@@ -597,11 +597,17 @@ export class NodeBackend implements KvBackend {
   /** Waits until the learner's log matches what was committed when the wait began. */
   private async caughtUp(id: number, deadline: number): Promise<void> {
     const target = this.peer.status().commit;
-    const ok = await this.until(() => {
+    const caught = () => {
       const pr = this.peer.status().progress.get(id);
       return pr !== undefined && pr.match >= target;
-    }, deadline - Date.now());
-    if (!ok) {
+    };
+    // Only a leader tracks the learner's progress: after losing leadership the wait would
+    // last until the deadline, so it ends then and the caller is told who leads now.
+    const ok = await this.until(
+      () => caught() || this.peer.leadership().role !== "leader",
+      deadline - Date.now(),
+    );
+    if (!ok || !caught()) {
       this.checkOpen();
       this.requireLeader();
       throw new BackendError("timeout", `node ${id} did not catch up in time; it stays a learner`);
