@@ -237,10 +237,20 @@ async function main(): Promise<number> {
     ...shared,
   ];
   const listening: Promise<void>[] = [];
+  // A child's last lines can arrive after its exit: the log file closes once every child's
+  // output streams have closed ("close" follows both), never under a line still on its way.
+  const outputsClosed: Promise<void>[] = [];
+  const closedOutput = (child: ChildProcess) =>
+    outputsClosed.push(new Promise<void>((resolve) => child.once("close", () => resolve())));
+  const closeLog = async () => {
+    await Promise.all(outputsClosed);
+    closeSync(logFile);
+  };
   const followers = [2, 3].map((id) => {
     const child = spawn(process.execPath, [join(here, "rafttoy-follower.js"), ...nodeArgs(id)], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
+    closedOutput(child);
     listening.push(
       readLines(child, [child.stdout, child.stderr], logLine(`follower ${id}`), /serving on/),
     );
@@ -269,7 +279,7 @@ async function main(): Promise<number> {
     // A follower that could not start (bad flags, a data dir it cannot use): no session.
     stopping = true;
     await Promise.all(followers.map(stopChild));
-    closeSync(logFile);
+    await closeLog();
     say(`local-cluster: no benchmark ran (every process's output: ${logPath})\n`);
     return usageError ? USAGE_EXIT_CODE : 1;
   }
@@ -278,6 +288,7 @@ async function main(): Promise<number> {
     [join(here, "rafttoy-leader.js"), ...nodeArgs(1), ...leaderArgs],
     { stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
+  closedOutput(leaderChild);
   relayCollects(leaderChild, followers);
   leaderChild.on("message", (m: unknown) => {
     if (isIpcMessage(m) && m.kind === "progress") {
@@ -339,7 +350,7 @@ async function main(): Promise<number> {
       failed = true;
     }
   });
-  closeSync(logFile);
+  await closeLog();
   await summarizeSession({ jsonPath, logPath, say });
   const profiles = flagValue(shared, "--cpu-prof");
   if (profiles !== undefined) say(`${howToOpenProfiles(profiles)}\n`);
