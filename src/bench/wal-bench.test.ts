@@ -121,3 +121,28 @@ test("wal bench prints the floors and one Go-style line per selected case", asyn
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("wal bench with the file WAL: the overwrite cases follow the floors", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-walbench-test-"));
+  try {
+    const lines: string[] = [];
+    await runWalBench(
+      { wals: ["file"], batches: [1], bytes: [256], timeMs: 20, dir, engines: [], everyMs: 2 },
+      (l) => lines.push(l),
+    );
+    const results = lines.filter((l) => l.startsWith("Benchmark"));
+    assert.deepEqual(
+      results.map((l) => l.split("\t")[0]!.replace(/-\d+$/, "")),
+      [
+        "BenchmarkFdatasync/bytes=4096",
+        "BenchmarkOverwriteSync/mode=fdatasync/bytes=4096",
+        "BenchmarkOverwriteSync/mode=o_dsync/bytes=4096",
+        "BenchmarkWal/wal=file/batch=1/bytes=256",
+      ],
+    );
+    for (const l of results) assert.match(l, /\t\s*\d+\t\s*[\d.]+ ns\/op\t\s*[\d.]+ MB\/s$/, l);
+    assert.deepEqual(fs.readdirSync(dir), [], "the bench removes what it wrote");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

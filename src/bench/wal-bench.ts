@@ -1,6 +1,8 @@
 // WAL micro-benchmark: synced appends of `batch` entries of `bytes` bytes each, for every
 // Wal implementation, next to the physical floor (a 4 KiB append + fdatasync on the same
-// disk, and the same for each larger batch size selected). One Go-style line per case;
+// disk, and the same for each larger batch size selected). With the file WAL, also a 4 KiB
+// synchronous overwrite of a zero-filled file, by pwrite + fdatasync and by an O_DSYNC
+// pwrite (what the WAL's write costs without its I/O thread). One Go-style line per case;
 // ns/op is per append call.
 //
 // With --engine, the engines too (engine-cost.ts): the same batches applied as plain puts,
@@ -143,6 +145,55 @@ async function fdatasyncFloor(dir: string, bytes: number, timeMs: number): Promi
   }
 }
 
+/** Bytes of the zero-filled file the overwrite cases cycle through. */
+const OVERWRITE_FILE_BYTES = 16 << 20;
+
+/**
+ * What the file WAL's own write costs without its I/O thread: `bytes` written over a
+ * zero-filled file (as into a WAL segment: no block to allocate, unlike the floor's growing
+ * file) and made durable, either by pwrite + fdatasync (the WAL's commands) or by one pwrite
+ * on an O_DSYNC descriptor; synchronous calls. Beside BenchmarkWal/wal=file, the difference is
+ * what the hops to and from the I/O thread cost.
+ */
+async function overwriteSync(
+  dir: string,
+  bytes: number,
+  mode: "fdatasync" | "o_dsync",
+  timeMs: number,
+): Promise<WalBenchLine> {
+  const file = path.join(dir, `overwrite-${mode}-${process.pid}`);
+  const zeroFd = fs.openSync(file, "w");
+  try {
+    fs.writeSync(zeroFd, Buffer.alloc(OVERWRITE_FILE_BYTES));
+    fs.fsyncSync(zeroFd);
+  } finally {
+    fs.closeSync(zeroFd);
+  }
+  const { O_RDWR, O_DSYNC } = fs.constants;
+  const fd = fs.openSync(file, mode === "o_dsync" ? O_RDWR | O_DSYNC : O_RDWR);
+  const block = Buffer.alloc(bytes, 0x5a);
+  let at = 0;
+  try {
+    const { iterations, nsPerOp } = await measure(timeMs, () => {
+      if (at + bytes > OVERWRITE_FILE_BYTES) at = 0;
+      fs.writeSync(fd, block, 0, bytes, at);
+      if (mode === "fdatasync") fs.fdatasyncSync(fd);
+      at += bytes;
+    });
+    return {
+      name: withParallelism(`BenchmarkOverwriteSync/mode=${mode}/bytes=${bytes}`),
+      iterations,
+      metrics: [
+        { value: nsPerOp, unit: "ns/op" },
+        { value: (bytes * 1e3) / nsPerOp, unit: "MB/s" },
+      ],
+    };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
 async function walCase(
   kind: string,
   batch: number,
@@ -231,6 +282,11 @@ export async function runWalBench(
   }
   for (const size of [...floorSizes].sort((a, b) => a - b)) {
     print(await fdatasyncFloor(opts.dir, size, opts.timeMs));
+  }
+  if (opts.wals.includes("file")) {
+    for (const mode of ["fdatasync", "o_dsync"] as const) {
+      print(await overwriteSync(opts.dir, FLOOR_BYTES, mode, opts.timeMs));
+    }
   }
   for (const kind of opts.wals) {
     let described = false;
