@@ -97,52 +97,49 @@ test("engine cost: lmdb's commits are counted on the threads they run on, every 
   }
 });
 
-test("wal bench prints the floors and one Go-style line per selected case", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-walbench-test-"));
-  try {
-    const lines: string[] = [];
-    await runWalBench(
-      { wals: ["mem"], batches: [1, 32], bytes: [256], timeMs: 20, dir, engines: [], everyMs: 2 },
-      (l) => lines.push(l),
-    );
-    const results = lines.filter((l) => l.startsWith("Benchmark"));
-    assert.deepEqual(
-      results.map((l) => l.split("\t")[0]!.replace(/-\d+$/, "")),
-      [
-        "BenchmarkFdatasync/bytes=4096",
-        "BenchmarkFdatasync/bytes=8192",
-        "BenchmarkWal/wal=mem/batch=1/bytes=256",
-        "BenchmarkWal/wal=mem/batch=32/bytes=256",
-      ],
-    );
-    for (const l of results) assert.match(l, /\t\s*\d+\t\s*[\d.]+ ns\/op\t\s*[\d.]+ MB\/s$/, l);
-    assert.deepEqual(fs.readdirSync(dir), [], "the bench removes what it wrote");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+const WAL_CASES: { wals: string[]; batches: number[]; expected: string[] }[] = [
+  {
+    wals: ["mem"],
+    batches: [1, 32],
+    expected: [
+      "BenchmarkFdatasync/bytes=4096",
+      "BenchmarkFdatasync/bytes=8192",
+      "BenchmarkWal/wal=mem/batch=1/bytes=256",
+      "BenchmarkWal/wal=mem/batch=32/bytes=256",
+    ],
+  },
+  {
+    // With the file WAL, its write without the I/O thread follows the floors.
+    wals: ["file"],
+    batches: [1],
+    expected: [
+      "BenchmarkFdatasync/bytes=4096",
+      "BenchmarkOverwriteSync/mode=fdatasync/bytes=4096",
+      "BenchmarkOverwriteSync/mode=o_dsync/bytes=4096",
+      "BenchmarkWal/wal=file/batch=1/bytes=256",
+    ],
+  },
+];
 
-test("wal bench with the file WAL: the overwrite cases follow the floors", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-walbench-test-"));
-  try {
-    const lines: string[] = [];
-    await runWalBench(
-      { wals: ["file"], batches: [1], bytes: [256], timeMs: 20, dir, engines: [], everyMs: 2 },
-      (l) => lines.push(l),
-    );
-    const results = lines.filter((l) => l.startsWith("Benchmark"));
-    assert.deepEqual(
-      results.map((l) => l.split("\t")[0]!.replace(/-\d+$/, "")),
-      [
-        "BenchmarkFdatasync/bytes=4096",
-        "BenchmarkOverwriteSync/mode=fdatasync/bytes=4096",
-        "BenchmarkOverwriteSync/mode=o_dsync/bytes=4096",
-        "BenchmarkWal/wal=file/batch=1/bytes=256",
-      ],
-    );
-    for (const l of results) assert.match(l, /\t\s*\d+\t\s*[\d.]+ ns\/op\t\s*[\d.]+ MB\/s$/, l);
-    assert.deepEqual(fs.readdirSync(dir), [], "the bench removes what it wrote");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const c of WAL_CASES) {
+  test(`wal bench --wal ${c.wals.join(",")}: the floors, then one Go-style line per case`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-walbench-test-"));
+    try {
+      const lines: string[] = [];
+      const { wals, batches } = c;
+      await runWalBench(
+        { wals, batches, bytes: [256], timeMs: 20, dir, engines: [], everyMs: 2 },
+        (l) => lines.push(l),
+      );
+      const results = lines.filter((l) => l.startsWith("Benchmark"));
+      assert.deepEqual(
+        results.map((l) => l.split("\t")[0]!.replace(/-\d+$/, "")),
+        c.expected,
+      );
+      for (const l of results) assert.match(l, /\t\s*\d+\t\s*[\d.]+ ns\/op\t\s*[\d.]+ MB\/s$/, l);
+      assert.deepEqual(fs.readdirSync(dir), [], "the bench removes what it wrote");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

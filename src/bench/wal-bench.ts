@@ -121,18 +121,22 @@ async function measure(
   return { iterations: task.runs, nsPerOp: r.period * 1e6 };
 }
 
-/** The floor: append `bytes` to a growing file and fdatasync it, with synchronous calls. */
-async function fdatasyncFloor(dir: string, bytes: number, timeMs: number): Promise<WalBenchLine> {
-  const file = path.join(dir, `fdatasync-floor-${process.pid}`);
-  const fd = fs.openSync(file, "w");
-  const block = Buffer.alloc(bytes, 0x5a);
+/**
+ * Times `op` (one synchronous write of `bytes` and its sync on `fd`), as the line `name`;
+ * closes `fd` and removes `file` afterwards.
+ */
+async function timeSyncedWrites(
+  name: string,
+  file: string,
+  fd: number,
+  bytes: number,
+  timeMs: number,
+  op: () => void,
+): Promise<WalBenchLine> {
   try {
-    const { iterations, nsPerOp } = await measure(timeMs, () => {
-      fs.writeSync(fd, block);
-      fs.fdatasyncSync(fd);
-    });
+    const { iterations, nsPerOp } = await measure(timeMs, op);
     return {
-      name: withParallelism(`BenchmarkFdatasync/bytes=${bytes}`),
+      name: withParallelism(name),
       iterations,
       metrics: [
         { value: nsPerOp, unit: "ns/op" },
@@ -143,6 +147,17 @@ async function fdatasyncFloor(dir: string, bytes: number, timeMs: number): Promi
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
   }
+}
+
+/** The floor: append `bytes` to a growing file and fdatasync it, with synchronous calls. */
+function fdatasyncFloor(dir: string, bytes: number, timeMs: number): Promise<WalBenchLine> {
+  const file = path.join(dir, `fdatasync-floor-${process.pid}`);
+  const fd = fs.openSync(file, "w");
+  const block = Buffer.alloc(bytes, 0x5a);
+  return timeSyncedWrites(`BenchmarkFdatasync/bytes=${bytes}`, file, fd, bytes, timeMs, () => {
+    fs.writeSync(fd, block);
+    fs.fdatasyncSync(fd);
+  });
 }
 
 /** Bytes of the zero-filled file the overwrite cases cycle through. */
@@ -173,25 +188,13 @@ async function overwriteSync(
   const fd = fs.openSync(file, mode === "o_dsync" ? O_RDWR | O_DSYNC : O_RDWR);
   const block = Buffer.alloc(bytes, 0x5a);
   let at = 0;
-  try {
-    const { iterations, nsPerOp } = await measure(timeMs, () => {
-      if (at + bytes > OVERWRITE_FILE_BYTES) at = 0;
-      fs.writeSync(fd, block, 0, bytes, at);
-      if (mode === "fdatasync") fs.fdatasyncSync(fd);
-      at += bytes;
-    });
-    return {
-      name: withParallelism(`BenchmarkOverwriteSync/mode=${mode}/bytes=${bytes}`),
-      iterations,
-      metrics: [
-        { value: nsPerOp, unit: "ns/op" },
-        { value: (bytes * 1e3) / nsPerOp, unit: "MB/s" },
-      ],
-    };
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
+  const name = `BenchmarkOverwriteSync/mode=${mode}/bytes=${bytes}`;
+  return timeSyncedWrites(name, file, fd, bytes, timeMs, () => {
+    if (at + bytes > OVERWRITE_FILE_BYTES) at = 0;
+    fs.writeSync(fd, block, 0, bytes, at);
+    if (mode === "fdatasync") fs.fdatasyncSync(fd);
+    at += bytes;
+  });
 }
 
 async function walCase(
