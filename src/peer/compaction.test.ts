@@ -3,8 +3,10 @@
 // past it is caught up with a snapshot and ends with the same state as the others.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { Status } from "../raft/api.js";
 import { kvMap, proposeMany, startInProcessCluster } from "../testing/in-process-cluster.js";
-import { parseCompactEvery } from "./compaction.js";
+import { Compactor, parseCompactEvery } from "./compaction.js";
+import type { PeerStorage } from "./contracts.js";
 
 async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -99,5 +101,45 @@ describe("log compaction", () => {
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe("the compaction point and the engine's durable applied index", () => {
+  test("the log is compacted only through the point the engine reported durable, once it did", async () => {
+    let applied = 200_000;
+    const asked: number[] = [];
+    const answers: (() => void)[] = [];
+    const compacted: number[] = [];
+    let first = 1;
+    const storage = {
+      firstIndex: () => first,
+      lastIndex: () => applied,
+      appliedIndex: () => applied,
+      flushApplied(upTo?: number): Promise<void> {
+        asked.push(upTo ?? Number.NaN);
+        return new Promise((resolve) => answers.push(resolve));
+      },
+      async compact(upTo: number): Promise<void> {
+        compacted.push(upTo);
+        first = upTo + 1;
+      },
+    } as unknown as PeerStorage;
+    const status = () => ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
+    const c = new Compactor(storage, { unit: "entries", n: 50_000 });
+    await c.afterTurn(status);
+    assert.deepEqual(asked, [150_000], "asks for the policy's point, not for all applied");
+    applied = 260_000;
+    await c.afterTurn(status);
+    await c.afterTurn(status);
+    assert.deepEqual(compacted, [], "nothing dropped before the engine answers");
+    assert.deepEqual(asked, [150_000], "one question at a time");
+    answers[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 100 && first <= 150_000; turn++) {
+      await c.afterTurn(status);
+      await c.idle();
+    }
+    assert.equal(first, 150_001, "compacted through the durable point");
+    assert.ok(Math.max(...compacted) <= 150_000, "never past it, though more was applied");
   });
 });

@@ -10,8 +10,12 @@
 // log and not by a snapshot.
 //
 // Safety. Only applied entries are dropped, and only once the engine's applied state is
-// durable (PeerStorage.flushApplied): a durable log must never start after a durable
-// engine's applied point, or a restart would find entries missing. On the leader, a
+// durable through the compaction point (PeerStorage.flushApplied(target)): a durable log
+// must never start after a durable engine's applied point, or a restart would find entries
+// missing. The wait does not hasten the engine's write-back: the lmdb engine answers once
+// its own schedule has written the state through the point (docs/decisions.md, "Log
+// compaction waits for the lmdb engine's own write-backs"), so the log holds at most one
+// write-back's worth of entries more than the policy keeps. On the leader, a
 // follower that is being sent a snapshot and is still active holds compaction at the
 // snapshot's index, so that once installed it continues from the log rather than needing a
 // second snapshot (at full speed the leader can compact past a 100k-key snapshot before it
@@ -178,7 +182,7 @@ export class Compactor {
     if (target < first) return;
     this.flushing = true;
     const gen = this.generation;
-    s.flushApplied().then(
+    s.flushApplied(target).then(
       () => {
         this.flushing = false;
         if (gen === this.generation) this.ready = target;

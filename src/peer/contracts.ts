@@ -41,8 +41,11 @@ export interface PeerStorage {
   firstIndex(): number;
   /** Drops the log up to and including `upTo` (at most the applied index). */
   compact(upTo: number): Promise<void>;
-  /** Resolves once the applied state so far is on stable storage (at once for memory). */
-  flushApplied(): Promise<void>;
+  /**
+   * Resolves once the applied state through `upTo` (default: all applied so far) is on
+   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes.
+   */
+  flushApplied(upTo?: number): Promise<void>;
   appliedIndex(): number;
   persist(req: PersistRequest, sync: boolean): Promise<void>;
   applyEntries(entries: readonly Entry[]): Promise<void>;

@@ -52,8 +52,11 @@ export interface Storage {
   firstIndex(): number;
   /** Drops the log up to and including `upTo` (at most the applied index). */
   compact(upTo: number): Promise<void>;
-  /** Resolves once the applied state so far is on stable storage (at once for memory). */
-  flushApplied(): Promise<void>;
+  /**
+   * Resolves once the applied state through `upTo` (default: all applied so far) is on
+   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes.
+   */
+  flushApplied(upTo?: number): Promise<void>;
   appliedIndex(): number;
   setConfState(cs: ConfState): Promise<void>;
   /** A fresh read-only view for the core, over the current contents. */
@@ -79,8 +82,10 @@ export abstract class WalEngineStorage
     return this.wal.compact(upTo);
   }
 
-  flushApplied(): Promise<void> {
-    return this.engine.flushed?.() ?? Promise.resolve();
+  flushApplied(upTo?: number): Promise<void> {
+    const e = this.engine;
+    if (upTo !== undefined && e.flushedThrough !== undefined) return e.flushedThrough(upTo);
+    return e.flushed?.() ?? Promise.resolve();
   }
 
   appliedIndex(): number {

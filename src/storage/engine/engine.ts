@@ -15,9 +15,17 @@ export interface Engine extends KvStateMachine {
   appliedIndex(): number;
   /**
    * Resolves once everything applied so far is on stable storage; absent when the engine
-   * keeps nothing (or applies durably). Log compaction waits for it.
+   * keeps nothing (or applies durably).
    */
   flushed?(): Promise<void>;
+  /**
+   * Resolves once the applied state through log index `index` is on stable storage, without
+   * hastening a write-back (an engine that writes back on its own schedule answers when its
+   * schedule gets there). Log compaction waits for it before dropping entries through
+   * `index`, so a restart never finds the log starting after the engine's durable applied
+   * point. Absent: as flushed().
+   */
+  flushedThrough?(index: number): Promise<void>;
   /** A snapshot of the applied state, for a lagging follower. */
   snapshot(): Promise<Snapshot>;
   restore(snapshot: Snapshot): Promise<void>;

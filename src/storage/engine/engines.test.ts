@@ -415,3 +415,54 @@ test("lmdb engine on its write-back thread: sliced write-backs of strings and li
       await reopened.close();
     }
   }));
+
+test("lmdb engine: flushedThrough() waits for the schedule's write-back, and a crash leaves lmdb at the durable applied index it reported", async () => {
+  for (const threaded of [true, false]) {
+    await withDir(async (dir) => {
+      const env = openLmdbEnv(dir);
+      const engine = threaded
+        ? await openLmdbEngine({ dir, writeBackMs: NEVER_MS })
+        : LmdbEngine.attach(env, { where: dir, ownsEnv: false, writeBackMs: NEVER_MS });
+      const context = threaded ? "on its write-back thread" : "in one turn";
+      await engine.applyEntries([putEntry(1, 1, "a", "1"), putEntry(2, 1, "b", "2")]);
+      await engine.flushed();
+      assert.equal(engine.durableAppliedIndex(), 2, context);
+      await engine.flushedThrough(2); // already durable: at once
+      await engine.applyEntries([putEntry(3, 1, "a", "3"), putEntry(4, 1, "c", "4")]);
+      let answered = false;
+      const through3 = engine.flushedThrough(3).then(() => {
+        answered = true;
+      });
+      // A term change goes to lmdb and is flushed; the applies wait for their write-back.
+      const txns = lastTxnId(env);
+      await engine.setHardState({ term: 2, vote: 1, commit: 4 }, { sync: true });
+      assert.equal(lastTxnId(env) - txns, 1, `${context}: the term change alone`);
+      assert.equal(answered, false, `${context}: flushedThrough() hastened nothing`);
+      assert.equal(engine.durableAppliedIndex(), 2, context);
+      await env.close(); // the crash: lmdb holds what it reported durable
+      const crashed = await openLmdbEngine({ dir, writeBackMs: NEVER_MS });
+      assert.equal(crashed.appliedIndex(), 2, `${context}: the restart starts at the bound`);
+      assert.deepEqual(await appliedMap(crashed), { a: "1", b: "2" }, context);
+      await crashed.close();
+      if (!threaded) return;
+      // (A threaded engine's own handle outlives the closed one: its write-back still works.)
+      await engine.flushed();
+      await through3;
+      assert.equal(engine.durableAppliedIndex(), 4, context);
+      await engine.close();
+    });
+  }
+});
+
+test("lmdb engine: flushedThrough() waiters are answered by clear() and refused by close()", () =>
+  withDir(async (dir) => {
+    const engine = await openLmdbEngine({ dir, writeBackMs: NEVER_MS });
+    await engine.applyEntries([putEntry(1, 1, "a", "1")]);
+    const wiped = engine.flushedThrough(1);
+    await engine.clear();
+    await wiped; // the state it waited for is gone, and so is the log it guarded
+    assert.equal(engine.durableAppliedIndex(), 0);
+    const never = assert.rejects(engine.flushedThrough(5), /closed/); // not applied by then
+    await engine.close();
+    await never;
+  }));

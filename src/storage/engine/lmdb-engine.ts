@@ -26,9 +26,11 @@
 //
 // After a crash, lmdb holds the state of the last write-back that committed, at the applied
 // point committed with it: an older state than memory had, never a mix (the log replays the
-// rest at restart). Nothing acknowledged is lost. Reads, snapshots and member metadata come
-// from memory, so a snapshot is the state at appliedIndex() by construction. Memory is the
-// mem engine's: the whole state. A failed lmdb write poisons the engine: every later call
+// rest at restart). Nothing acknowledged is lost. durableAppliedIndex() is that point, as
+// of the last write-back flushed; flushedThrough(i) waits for it to reach i without starting
+// a write-back, and log compaction drops nothing past it. Reads, snapshots and member
+// metadata come from memory, so a snapshot is the state at appliedIndex() by construction.
+// Memory is the mem engine's: the whole state. A failed lmdb write poisons the engine: every later call
 // throws the failure.
 //
 // Hard state: a term/vote change (sync) is written and flushed before setHardState resolves;
@@ -85,6 +87,12 @@ const META_MEMBERS = "members";
 
 type MetaValue = HardState | ConfState | AppliedPoint | MemberList;
 
+interface DurableWaiter {
+  index: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 export interface LmdbEngineOptions {
   /** Label used in messages (the directory). */
   where: string;
@@ -134,6 +142,13 @@ export class LmdbEngine implements Engine {
   private writer: WriteBackThread | undefined;
   /** The last write handed to the write-back thread, settled: flushed() waits for it. */
   private lastThreadWrite: Promise<void> | undefined;
+  /**
+   * The applied index lmdb holds on stable storage: a restart starts from it, so the log
+   * must keep every entry after it (flushedThrough() is how compaction learns of it).
+   */
+  private durableApplied: number;
+  /** flushedThrough() calls waiting for durableApplied to reach their index. */
+  private durableWaiters: DurableWaiter[] = [];
 
   private constructor(
     private readonly env: RootDatabase,
@@ -156,6 +171,7 @@ export class LmdbEngine implements Engine {
     this.changes = new WriteBack(lists);
     this.state.observe(this.changes);
     this.state.replace(space, members, point);
+    this.durableApplied = point.index;
     this.writeBackMs = opts.writeBackMs ?? WRITE_BACK_MS;
     this.maxDirtyKeys = opts.maxDirtyKeys ?? MAX_DIRTY_KEYS;
     this.sliceKeys = opts.sliceKeys ?? SLICE_KEYS;
@@ -283,6 +299,7 @@ export class LmdbEngine implements Engine {
       const written = this.threadWrite((t) => t.commit(chunk, meta, "kv"));
       this.replace(lists, space, members, point, cs);
       await written;
+      this.setDurable(point.index);
       return;
     }
     // Queued after any write-back in flight, so lmdb ends with the snapshot's state.
@@ -296,6 +313,7 @@ export class LmdbEngine implements Engine {
     });
     this.replace(lists, space, members, point, cs);
     await this.settle(commit, true);
+    this.setDurable(point.index);
   }
 
   async clear(): Promise<void> {
@@ -325,6 +343,9 @@ export class LmdbEngine implements Engine {
     );
     if (written !== undefined) await written;
     if (commit !== undefined) await this.settle(commit, true);
+    // The state any waiter asked about is gone, and so is the log it would compact.
+    this.durableApplied = 0;
+    this.resolveDurableWaiters(Number.POSITIVE_INFINITY);
   }
 
   /** Memory now holds `space`, just stored whole: nothing changed remains to write back. */
@@ -353,6 +374,7 @@ export class LmdbEngine implements Engine {
       }
     }
     this.closed = true;
+    this.rejectDurableWaiters(new EngineError("closed", "engine: closed"));
     this.state.release();
     // Every queued write commits (or fails) before the environment may close.
     if (this.lastCommit !== undefined)
@@ -374,6 +396,45 @@ export class LmdbEngine implements Engine {
     // The write-back thread's transactions are flushed when they commit.
     await this.lastThreadWrite;
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** The applied index lmdb holds on stable storage (a restart starts from it). */
+  durableAppliedIndex(): number {
+    return this.durableApplied;
+  }
+
+  /**
+   * Resolves once lmdb holds the applied state through `index` on stable storage. It does
+   * not hasten a write-back: the timer's (or MAX_DIRTY_KEYS's) next one answers it, so that
+   * log compaction costs no write-backs of its own.
+   */
+  flushedThrough(index: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new EngineError("closed", "engine: closed"));
+    if (index <= this.durableApplied) return Promise.resolve();
+    return new Promise((resolve, reject) => this.durableWaiters.push({ index, resolve, reject }));
+  }
+
+  /** lmdb now holds the applied state through `index` on stable storage. */
+  private setDurable(index: number): void {
+    this.durableApplied = index;
+    this.resolveDurableWaiters(index);
+  }
+
+  private resolveDurableWaiters(upTo: number): void {
+    if (this.durableWaiters.length === 0) return;
+    const still: DurableWaiter[] = [];
+    for (const w of this.durableWaiters) {
+      if (w.index <= upTo) w.resolve();
+      else still.push(w);
+    }
+    this.durableWaiters = still;
+  }
+
+  private rejectDurableWaiters(err: Error): void {
+    const waiters = this.durableWaiters;
+    this.durableWaiters = [];
+    for (const w of waiters) w.reject(err);
   }
 
   /** Until no write-back is in flight. */
@@ -451,6 +512,11 @@ export class LmdbEngine implements Engine {
     this.pendingHs = undefined;
     this.queuedCount = upTo;
     this.track(settle(commit, false, this.env));
+    // A failed flush poisons the engine (queueWrite), which rejects the waiters.
+    settle(commit, true, this.env).then(
+      () => this.setDurable(point.index),
+      () => {},
+    );
   }
 
   /** `done` is the write-back in flight; when it ends, the next is due or the engine failed. */
@@ -491,10 +557,12 @@ export class LmdbEngine implements Engine {
     const meta: MetaWrites = [];
     if (membersChanged) meta.push([META_MEMBERS, [...this.state.members]]);
     if (this.pendingHs !== undefined) meta.push([META_HARD, this.pendingHs]);
-    meta.push([META_APPLIED, this.state.applied]);
+    const point = this.state.applied;
+    meta.push([META_APPLIED, point]);
     this.pendingHs = undefined;
     this.queuedCount = this.changeCount;
     await this.threadWrite(() => writer.commit(last, meta));
+    this.setDurable(point.index);
   }
 
   private writerNow(): WriteBackThread {
@@ -559,6 +627,7 @@ export class LmdbEngine implements Engine {
         { cause: err },
       );
       this.stopTimer();
+      this.rejectDurableWaiters(this.failure);
     }
     return this.failure;
   }
