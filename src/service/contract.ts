@@ -77,6 +77,12 @@ export interface ReadCallbacks {
   fail(err: unknown): void;
 }
 
+/** Where writeBatchWith delivers a batch's results (in its order), or why there are none: one of them, once. */
+export interface WriteCallbacks {
+  done(results: KvResult[]): void;
+  fail(err: unknown): void;
+}
+
 export interface KvBackend {
   /** Replicates `write` and resolves with its result once applied on this node. */
   write(write: KvWrite): Promise<KvResult>;
@@ -85,6 +91,13 @@ export interface KvBackend {
    * the same order. A failure of the whole batch rejects; per-write refusals are results.
    */
   writeBatch(writes: readonly KvWrite[]): Promise<KvResult[]>;
+  /**
+   * writeBatch() without a promise, for the front-ends' hot path. The batch is handed over in
+   * this call (with no leader known yet: queued behind the batches before it), so a later
+   * call's batch is proposed after it; `to` hears once, inside this call only when the batch
+   * is refused at once (the node is not open, --redirect on a follower).
+   */
+  writeBatchWith(writes: readonly KvWrite[], to: WriteCallbacks): void;
   /** Resolves with a view once this node has applied everything committed before the call
    * (ReadIndex, one round for all reads waiting in a loop turn), or at once for "stale". */
   read(mode: ReadMode): Promise<KvReadView>;

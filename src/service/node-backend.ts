@@ -18,6 +18,7 @@ import {
   type MemberInfo,
   type ReadCallbacks,
   type ReadMode,
+  type WriteCallbacks,
 } from "./contract.js";
 import { type PendingBatch, PendingWrites } from "./pending-writes.js";
 import type { MemberAddresses, ProposalId, ServiceStateMachine } from "./state-machine.js";
@@ -212,23 +213,37 @@ export class NodeBackend implements KvBackend {
   }
 
   writeBatch(writes: readonly KvWrite[]): Promise<KvResult[]> {
-    if (writes.length === 0) return Promise.resolve([]);
+    return new Promise((done, fail) => this.writeBatchWith(writes, { done, fail }));
+  }
+
+  writeBatchWith(writes: readonly KvWrite[], to: WriteCallbacks): void {
+    if (writes.length === 0) {
+      to.done([]);
+      return;
+    }
     try {
       this.checkOpen();
     } catch (err) {
-      return Promise.reject(err);
+      to.fail(err);
+      return;
     }
     // With a leader known (the usual case) nothing is awaited before the proposal, and the
-    // batch costs one promise (its results) however many writes it holds: a request's own
+    // batch costs one pair of callbacks however many writes it holds: a request's own
     // promises and closures were most of the backend's cost per command.
     const { lead } = this.peer.leadership();
-    if (lead === 0) return this.leaderForWrites().then(() => this.proposeWrites(writes));
-    if (this.opts.redirect === true && lead !== this.id) return Promise.reject(this.moved(lead));
-    return this.proposeWrites(writes);
+    if (lead === 0) {
+      this.leaderForWrites().then(() => this.proposeWrites(writes, to), to.fail);
+      return;
+    }
+    if (this.opts.redirect === true && lead !== this.id) {
+      to.fail(this.moved(lead));
+      return;
+    }
+    this.proposeWrites(writes, to);
   }
 
-  /** Proposes `writes` (one entry each, one batch) and resolves with their results. */
-  private proposeWrites(writes: readonly KvWrite[]): Promise<KvResult[]> {
+  /** Proposes `writes` (one entry each, one batch); `to` hears their results. */
+  private proposeWrites(writes: readonly KvWrite[], to: WriteCallbacks): void {
     const n = writes.length;
     const ids = new Array<ProposalId>(n);
     const datas = new Array<Uint8Array>(n);
@@ -237,25 +252,22 @@ export class NodeBackend implements KvBackend {
       ids[i] = id;
       datas[i] = this.sm.encodeWrite(id, writes[i]!);
     }
-    return this.proposeEncoded(ids, datas);
+    this.proposeEncoded(ids, datas, to);
   }
 
   /** Proposes commands (one entry each, one batch) and resolves with their results. */
   private propose(encoders: readonly ((id: ProposalId) => Uint8Array)[]): Promise<KvResult[]> {
     const ids = encoders.map(() => this.newProposalId());
-    return this.proposeEncoded(
-      ids,
-      encoders.map((encode, i) => encode(ids[i]!)),
-    );
+    const datas = encoders.map((encode, i) => encode(ids[i]!));
+    return new Promise((done, fail) => this.proposeEncoded(ids, datas, { done, fail }));
   }
 
-  /** Waits for the results of `ids` (their commands encoded as `datas`) and hands them over. */
-  private proposeEncoded(ids: ProposalId[], datas: Uint8Array[]): Promise<KvResult[]> {
+  /** Waits for the results of `ids` (their commands encoded as `datas`) for `to`, and hands them over. */
+  private proposeEncoded(ids: ProposalId[], datas: Uint8Array[], to: WriteCallbacks): void {
     const now = Date.now();
-    const batch = this.pending.add(ids, now);
+    const batch = this.pending.add(ids, now, to);
     // Settled by the state machine's report, by housekeep() at the deadline, or failed here.
     this.handOver(batch, datas, now + this.noLeaderMs);
-    return batch.results;
   }
 
   /**

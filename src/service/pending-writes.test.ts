@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BackendError } from "./contract.js";
-import { PendingWrites } from "./pending-writes.js";
+import { BackendError, type KvResult } from "./contract.js";
+import { type PendingBatch, PendingWrites } from "./pending-writes.js";
 
 const TIMEOUT = 10_000;
 const GRACE = 2_000;
@@ -22,10 +22,23 @@ function watch(p: Promise<unknown>): { outcome?: string } {
 
 const turn = () => new Promise((r) => setImmediate(r));
 
+/** Adds a batch whose callbacks settle a promise, for watch(). */
+function add(
+  w: PendingWrites,
+  ids: number[],
+  now: number,
+): PendingBatch & { results: Promise<KvResult[]> } {
+  let batch!: PendingBatch;
+  const results = new Promise<KvResult[]>((done, fail) => {
+    batch = w.add(ids, now, { done, fail });
+  });
+  return Object.assign(batch, { results });
+}
+
 describe("PendingWrites", () => {
   it("a write whose leader is replaced is answered after the grace, not the whole timeout", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const ab = w.add([1], 0);
+    const ab = add(w, [1], 0);
     const a = watch(ab.results);
     w.handedTo(ab, 7);
     w.leaderIs(0, 500);
@@ -40,10 +53,10 @@ describe("PendingWrites", () => {
 
   it("a write still handed to the current leader keeps its whole timeout", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const keptb = w.add([1], 0);
+    const keptb = add(w, [1], 0);
     const kept = watch(keptb.results);
     w.handedTo(keptb, 3);
-    const orphanb = w.add([2], 0);
+    const orphanb = add(w, [2], 0);
     const orphan = watch(orphanb.results);
     w.handedTo(orphanb, 7);
     w.leaderIs(3, 100);
@@ -61,7 +74,7 @@ describe("PendingWrites", () => {
 
   it("a write applied within the grace gets its result, and nothing later answers it again", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const ab = w.add([1], 0);
+    const ab = add(w, [1], 0);
     const a = watch(ab.results);
     w.handedTo(ab, 7);
     w.leaderIs(9, 100);
@@ -73,7 +86,7 @@ describe("PendingWrites", () => {
 
   it("a write not yet handed over is not an orphan: it was never sent to the old leader", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const a = watch(w.add([1], 0).results);
+    const a = watch(add(w, [1], 0).results);
     w.leaderIs(0, 100);
     w.expire(100 + GRACE);
     await turn();
@@ -82,7 +95,7 @@ describe("PendingWrites", () => {
 
   it("a deadline earlier than the grace's end is kept", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const ab = w.add([1], 0);
+    const ab = add(w, [1], 0);
     const a = watch(ab.results);
     w.handedTo(ab, 7);
     w.leaderIs(0, TIMEOUT - 100);
@@ -93,7 +106,7 @@ describe("PendingWrites", () => {
 
   it("a batch is answered once every write of it applied, with the results in its order", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const batch = w.add([5, 6, 7], 0);
+    const batch = add(w, [5, 6, 7], 0);
     let answered = false;
     batch.results.then(() => {
       answered = true;
@@ -114,8 +127,8 @@ describe("PendingWrites", () => {
 
   it("a batch whose time is up is answered once, and its writes' later results are dropped", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const a = watch(w.add([1, 2], 0).results);
-    const b = watch(w.add([3], 5).results);
+    const a = watch(add(w, [1, 2], 0).results);
+    const b = watch(add(w, [3], 5).results);
     w.settle(1, { kind: "ok" });
     w.expire(TIMEOUT);
     await turn();
@@ -131,9 +144,9 @@ describe("PendingWrites", () => {
 
   it("rejectAll answers every waiting write with the error given", async () => {
     const w = new PendingWrites(TIMEOUT, GRACE);
-    const ab = w.add([1], 0);
+    const ab = add(w, [1], 0);
     const a = watch(ab.results);
-    const bb = w.add([2], 0);
+    const bb = add(w, [2], 0);
     const b = watch(bb.results);
     w.handedTo(bb, 7);
     w.leaderIs(0, 1);
@@ -141,6 +154,25 @@ describe("PendingWrites", () => {
     await turn();
     assert.equal(a.outcome, "unavailable: the node is stopping");
     assert.equal(b.outcome, "unavailable: the node is stopping");
+    assert.equal(w.size, 0);
+  });
+
+  it("callers are told after settle returns, all of one burst together, and a throwing one stops no other", async () => {
+    const w = new PendingWrites(TIMEOUT, GRACE);
+    const told: string[] = [];
+    w.add([1], 0, {
+      done: () => {
+        told.push("a");
+        throw new Error("the caller's own bug");
+      },
+      fail: () => told.push("a failed"),
+    });
+    w.add([2], 0, { done: () => told.push("b"), fail: () => told.push("b failed") });
+    w.settle(1, { kind: "ok" });
+    w.settle(2, { kind: "ok" });
+    assert.deepEqual(told, [], "inside settle: the apply that reports results is still running");
+    await Promise.resolve();
+    assert.deepEqual(told, ["a", "b"]);
     assert.equal(w.size, 0);
   });
 });

@@ -12,22 +12,27 @@
 //
 // Kept by batch rather than by write because every write of a batch shares its caller,
 // its leader and its deadline, and because a batch's caller gets all its results or one
-// error: one promise and one deadline per batch is what a client chunk costs, however many
-// commands it holds.
-import { BackendError, type KvResult } from "./contract.js";
+// error: one pair of callbacks and one deadline per batch is what a client chunk costs,
+// however many commands it holds.
+//
+// Callers are answered from one microtask per burst of answers (a Ready's applies settle many
+// batches at once), never inside settle() itself: the state machine reports results in the
+// middle of its apply, which a front-end's reply (a socket write) must not interleave with,
+// and a callback that throws must not stop the apply. This is when a promise's reactions ran.
+import { BackendError, type KvResult, type WriteCallbacks } from "./contract.js";
 import type { ProposalId } from "./state-machine.js";
 
-/** One writeBatch waiting for its results; `results` resolves once every write applied. */
+/** One writeBatch waiting for its results (its callbacks hear once every write applied). */
 export interface PendingBatch {
-  readonly results: Promise<KvResult[]>;
+  readonly ids: readonly ProposalId[];
 }
 
 interface Batch extends PendingBatch {
-  ids: readonly ProposalId[];
   values: KvResult[];
   missing: number;
-  resolve(results: KvResult[]): void;
-  reject(err: BackendError): void;
+  to: WriteCallbacks;
+  /** Set when the batch is answered with an error instead of its results. */
+  error: BackendError | undefined;
   /** The leader it was handed to (0: not handed over yet). */
   leader: number;
 }
@@ -51,21 +56,17 @@ export class PendingWrites {
     return this.writes.size;
   }
 
-  /** Waits for the results of `ids`, answered by settle(), expire() or rejectAll(). */
-  add(ids: readonly ProposalId[], now: number): PendingBatch {
-    let resolve!: (results: KvResult[]) => void;
-    let reject!: (err: BackendError) => void;
-    const results = new Promise<KvResult[]>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+  /** Batches answered and not yet told (told from one microtask: see the top). */
+  private answered: Batch[] = [];
+
+  /** Waits for the results of `ids` for `to`, answered by settle(), expire() or rejectAll(). */
+  add(ids: readonly ProposalId[], now: number, to: WriteCallbacks): PendingBatch {
     const batch: Batch = {
-      results,
       ids,
       values: new Array<KvResult>(ids.length),
       missing: ids.length,
-      resolve,
-      reject,
+      to,
+      error: undefined,
       leader: 0,
     };
     for (let slot = 0; slot < ids.length; slot++) {
@@ -89,7 +90,7 @@ export class PendingWrites {
     batch.values[w.slot] = result;
     if (--batch.missing > 0) return;
     this.forget(batch);
-    batch.resolve(batch.values);
+    this.answer(batch);
   }
 
   /** Stops waiting for `batch` (its caller has gone). */
@@ -139,6 +140,24 @@ export class PendingWrites {
     if (b.missing === 0) return;
     this.forget(b);
     b.missing = 0;
-    b.reject(err);
+    b.error = err;
+    this.answer(b);
   }
+
+  private answer(b: Batch): void {
+    if (this.answered.push(b) === 1) queueMicrotask(this.tell);
+  }
+
+  private readonly tell = (): void => {
+    const batches = this.answered;
+    this.answered = [];
+    for (const b of batches) {
+      try {
+        if (b.error === undefined) b.to.done(b.values);
+        else b.to.fail(b.error);
+      } catch {
+        // A caller whose own callbacks fail has nothing more to be told.
+      }
+    }
+  };
 }

@@ -15,6 +15,7 @@ import {
   type KvWrite,
   type ReadCallbacks,
   type ReadMode,
+  type WriteCallbacks,
 } from "./contract.js";
 import { EngineStateMachine } from "./engine-state-machine.js";
 import { HttpServer } from "./http/server.js";
@@ -221,6 +222,10 @@ class DeferredBackend implements KvBackend {
   }
   writeBatch(writes: readonly KvWrite[]): Promise<KvResult[]> {
     return this.inner ? this.inner.writeBatch(writes) : Promise.reject(starting());
+  }
+  writeBatchWith(writes: readonly KvWrite[], to: WriteCallbacks): void {
+    if (this.inner) this.inner.writeBatchWith(writes, to);
+    else to.fail(starting());
   }
   read(mode: ReadMode): Promise<KvReadView> {
     return this.inner ? this.inner.read(mode) : Promise.reject(starting());

@@ -14,6 +14,7 @@ import {
   type KvWrite,
   type ReadCallbacks,
   type ReadMode,
+  type WriteCallbacks,
 } from "../service/contract.js";
 import { MemEngine } from "../storage/engine/mem-engine.js";
 
@@ -86,6 +87,10 @@ export class MemoryBackend implements KvBackend {
     return new Promise((resolve, reject) => {
       setTimeout(() => applied.then(resolve, reject), delay);
     });
+  }
+
+  writeBatchWith(writes: readonly KvWrite[], to: WriteCallbacks): void {
+    this.writeBatch(writes).then(to.done, to.fail);
   }
 
   async read(mode: ReadMode): Promise<KvReadView> {
