@@ -107,7 +107,9 @@ describe("closed loop", () => {
     });
     assert.ok(result.completed > 4, `only ${result.completed} completed`);
     assert.ok(result.elapsedMs >= 100, `stopped early: ${result.elapsedMs} ms`);
-    assert.ok(result.elapsedMs < 1_000, `did not stop: ${result.elapsedMs} ms`);
+    // Generous: a loaded 2-core machine (make test runs two files at once) can stall the loop
+    // for most of a second; a loop that ignored the deadline would never end.
+    assert.ok(result.elapsedMs < 5_000, `did not stop: ${result.elapsedMs} ms`);
   });
 
   test("failures are counted by reason and do not end the run", async () => {
