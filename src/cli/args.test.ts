@@ -64,7 +64,7 @@ describe("parseFollowerArgs", () => {
       pipeline: "parallel-append",
       wal: "file",
       diskDelayMs: 0,
-      compactEvery: { unit: "entries", n: 50000 },
+      compactEvery: { unit: "either", entries: 50000, bytes: 64 << 20 },
       engine: "lmdb",
       transport: "grpc",
       netDelay: { delayMs: 0, jitterMs: 0 },

@@ -143,9 +143,9 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
       type: "string",
       describe:
         "compact the log once this much more than it keeps is applied, keeping as much: " +
-        "entries (50000, 50k) or bytes of entry data (64MiB), or off. A follower that " +
-        "falls further behind is caught up with a snapshot",
-      default: "50k",
+        "entries (50000, 50k), bytes of entry data (64MiB), both (whichever first), or " +
+        "off. A follower that falls further behind is caught up with a snapshot",
+      default: "50k,64MiB",
     });
 }
 

@@ -3,8 +3,15 @@
 // past it is caught up with a snapshot and ends with the same state as the others.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { encodeProposal } from "../proposal/proposal.js";
 import type { Status } from "../raft/api.js";
-import { kvMap, proposeMany, startInProcessCluster } from "../testing/in-process-cluster.js";
+import { type Entry, EntryType } from "../raft/types.js";
+import {
+  type InProcessCluster,
+  kvMap,
+  proposeMany,
+  startInProcessCluster,
+} from "../testing/in-process-cluster.js";
 import { Compactor, parseCompactEvery } from "./compaction.js";
 import type { PeerStorage } from "./contracts.js";
 
@@ -30,7 +37,8 @@ describe("--compact-every parsing", () => {
 });
 
 describe("log compaction", () => {
-  for (const every of ["500", "64KiB"]) {
+  // "500,1MiB": both bounds, the entry bound first at these ~20-byte entries.
+  for (const every of ["500", "64KiB", "500,1MiB"]) {
     test(`every node's log stays bounded in a long run (every ${every})`, async () => {
       const compactEvery = parseCompactEvery(every);
       const c = await startInProcessCluster("parallel-append", { compactEvery });
@@ -51,7 +59,7 @@ describe("log compaction", () => {
         await sampler;
         assert.deepEqual(r.failed, []);
         // Entries are ~20 bytes: 64 KiB is ~3,000 of them; 64 in flight, batches of 64.
-        const bound = compactEvery.unit === "entries" ? 2 * 500 + 2_000 : 2 * 3_500 + 2_000;
+        const bound = compactEvery.unit === "bytes" ? 2 * 3_500 + 2_000 : 2 * 500 + 2_000;
         assert.ok(maxLen <= bound, `longest log ${maxLen} entries, bound ${bound}`);
         for (const [k, s] of c.storages.entries()) {
           assert.ok(
@@ -104,6 +112,77 @@ describe("log compaction", () => {
   });
 });
 
+describe("large entries under both bounds: snapshot only past the kept window", () => {
+  /** Proposes `count` puts of `size`-byte values, 8 at a time; returns how many failed. */
+  async function proposeLarge(
+    c: InProcessCluster,
+    count: number,
+    size: number,
+    tag: string,
+  ): Promise<number> {
+    let next = 0;
+    let failed = 0;
+    const worker = async (w: number) => {
+      while (next < count) {
+        const n = next++;
+        const value = new Uint8Array(size).fill(n & 0xff);
+        const key = new TextEncoder().encode(`${tag}-${w}`);
+        try {
+          await c.leader.propose(encodeProposal({ id: n, key, value }));
+        } catch {
+          failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+    return failed;
+  }
+
+  test("a follower lagging by less than the byte window catches up from the log", async () => {
+    // 4 KiB entries, "50k,256KiB": the byte bound keeps ~64 entries, long before 50k.
+    const c = await startInProcessCluster("parallel-append", {
+      compactEvery: parseCompactEvery("50k,256KiB"),
+    });
+    try {
+      assert.equal(await proposeLarge(c, 400, 4096, "before"), 0);
+      await until(() => c.storages[0]!.wal.firstIndex() > 1, "the leader compacting by bytes");
+      c.network.isolate(3);
+      const behind = c.storages[2]!.wal.lastIndex();
+      // 20 entries (80 KiB) behind: inside the 256 KiB the leader keeps.
+      assert.equal(await proposeLarge(c, 20, 4096, "short"), 0);
+      c.network.rejoin(3);
+      await until(
+        () => c.storages[2]!.engine.appliedIndex() === c.storages[0]!.engine.appliedIndex(),
+        "the follower catching up",
+      );
+      assert.ok(
+        c.storages[2]!.wal.firstIndex() <= behind,
+        `caught up from the log: its log starts at ${c.storages[2]!.wal.firstIndex()}, ${behind} was its last`,
+      );
+      // Cut off again for 400 entries (1.6 MiB): past the window, so a snapshot.
+      c.network.isolate(3);
+      const behind2 = c.storages[2]!.wal.lastIndex();
+      assert.equal(await proposeLarge(c, 400, 4096, "long"), 0);
+      await until(
+        () => c.storages[0]!.wal.firstIndex() > behind2 + 1,
+        "the leader compacting past the cut-off follower",
+      );
+      c.network.rejoin(3);
+      await until(
+        () => c.storages[2]!.engine.appliedIndex() === c.storages[0]!.engine.appliedIndex(),
+        "the follower catching up by snapshot",
+      );
+      assert.ok(
+        c.storages[2]!.wal.firstIndex() > behind2 + 1,
+        `follower log starts at ${c.storages[2]!.wal.firstIndex()}, was behind at ${behind2}`,
+      );
+      assert.deepEqual(await kvMap(c.storages[2]!), await kvMap(c.storages[0]!));
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe("the compaction point and the engine's durable applied index", () => {
   test("the log is compacted only through the point the engine reported durable, once it did", async () => {
     let applied = 200_000;
@@ -141,5 +220,54 @@ describe("the compaction point and the engine's durable applied index", () => {
     }
     assert.equal(first, 150_001, "compacted through the durable point");
     assert.ok(Math.max(...compacted) <= 150_000, "never past it, though more was applied");
+  });
+});
+
+describe("both bounds (the default policy): whichever is reached first", () => {
+  /** A log of `count` applied entries of `size` bytes, appended in batches of 16. */
+  async function askedPoint(count: number, size: number): Promise<number[]> {
+    const asked: number[] = [];
+    const storage = {
+      firstIndex: () => 1,
+      lastIndex: () => count,
+      appliedIndex: () => count,
+      flushApplied(upTo?: number): Promise<void> {
+        asked.push(upTo ?? Number.NaN);
+        return new Promise(() => {});
+      },
+      compact: async () => {},
+    } as unknown as PeerStorage;
+    const c = new Compactor(storage, parseCompactEvery("1000,1MiB"));
+    for (let first = 1; first <= count; first += 16) {
+      const batch: Entry[] = [];
+      for (let i = first; i < first + 16 && i <= count; i++) {
+        batch.push({ term: 1, index: i, type: EntryType.Normal, data: new Uint8Array(size) });
+      }
+      c.noteAppended(batch);
+    }
+    const status = () => ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
+    await c.afterTurn(status);
+    return asked;
+  }
+
+  test("large entries: compacted by bytes, keeping 1 MiB, long before 2,000 entries", async () => {
+    // 160 entries of 16 KiB = 2.5 MiB applied: the last 64 (1 MiB) stay.
+    assert.deepEqual(await askedPoint(160, 16 << 10), [96]);
+    // Below 2 MiB applied nothing is due.
+    assert.deepEqual(await askedPoint(120, 16 << 10), []);
+  });
+
+  test("small entries: compacted by entries, keeping 1,000, long before 2 MiB", async () => {
+    assert.deepEqual(await askedPoint(2_400, 16), [1_400]);
+    assert.deepEqual(await askedPoint(1_900, 16), []);
+  });
+
+  test("parsing: both bounds in either order; two of a kind are refused", () => {
+    const both = { unit: "either", entries: 50_000, bytes: 64 << 20 };
+    assert.deepEqual(parseCompactEvery("50k,64MiB"), both);
+    assert.deepEqual(parseCompactEvery("64MiB, 50k"), both);
+    for (const bad of ["50k,60k", "1MiB,2MiB", "50k,", ",64MiB", "50k,64MiB,1"]) {
+      assert.throws(() => parseCompactEvery(bad), RangeError, bad);
+    }
   });
 });

@@ -7,7 +7,9 @@
 // have been applied beyond what the log must keep, the log is compacted to N behind the
 // applied index. The log then holds between N and 2N applied entries plus what is not yet
 // applied: the last N stay so that a follower that lags by less than N catches up from the
-// log and not by a snapshot.
+// log and not by a snapshot. Both bounds at once (`50k,64MiB`, the default): whichever is
+// reached first, so that a log of large entries does not hold gigabytes and a log of small
+// ones does not hold millions of entries.
 //
 // Safety. Only applied entries are dropped, and only once the engine's applied state is
 // durable through the compaction point (PeerStorage.flushApplied(target)): a durable log
@@ -30,17 +32,24 @@
 import type { Status } from "../raft/api.js";
 import type { Entry } from "../raft/types.js";
 import type { PeerStorage } from "./contracts.js";
-import { COMPACTION_STEP_ENTRIES, DEFAULT_COMPACT_EVERY_ENTRIES } from "./limits.js";
+import {
+  COMPACTION_STEP_ENTRIES,
+  DEFAULT_COMPACT_EVERY_BYTES,
+  DEFAULT_COMPACT_EVERY_ENTRIES,
+} from "./limits.js";
 
 export type CompactEvery =
   | { unit: "entries"; n: number }
   | { unit: "bytes"; n: number }
+  /** Whichever bound is reached first. */
+  | { unit: "either"; entries: number; bytes: number }
   | { unit: "off" };
 
-/** The default policy; limits.ts says why its size. */
+/** The default policy; limits.ts says why its sizes. */
 export const DEFAULT_COMPACT_EVERY: CompactEvery = {
-  unit: "entries",
-  n: DEFAULT_COMPACT_EVERY_ENTRIES,
+  unit: "either",
+  entries: DEFAULT_COMPACT_EVERY_ENTRIES,
+  bytes: DEFAULT_COMPACT_EVERY_BYTES,
 };
 
 /** Entries dropped in one compaction step (one step per loop turn); see limits.ts. */
@@ -58,11 +67,33 @@ const BYTE_UNITS: Record<string, number> = {
 
 /**
  * Parses `--compact-every`: a count of entries (50000, 50k), bytes with a unit (64MiB,
- * 512KiB, 100MB), or "off". Throws a RangeError with a message fit for the user.
+ * 512KiB, 100MB), both (50k,64MiB: whichever first), or "off". Throws a RangeError with a
+ * message fit for the user.
  */
 export function parseCompactEvery(text: string): CompactEvery {
   const t = text.trim().toLowerCase();
   if (t === "off" || t === "0") return { unit: "off" };
+  const parts = t.split(",");
+  if (parts.length === 2) {
+    const a = parseOne(parts[0]!);
+    const b = parseOne(parts[1]!);
+    if (a?.unit === "entries" && b?.unit === "bytes") {
+      return { unit: "either", entries: a.n, bytes: b.n };
+    }
+    if (a?.unit === "bytes" && b?.unit === "entries") {
+      return { unit: "either", entries: b.n, bytes: a.n };
+    }
+  } else {
+    const one = parseOne(t);
+    if (one !== undefined) return one;
+  }
+  throw new RangeError(
+    `${JSON.stringify(text)} is not a compaction interval: give entries (50000, 50k), bytes (64MiB, 512KiB), both (50k,64MiB) or off`,
+  );
+}
+
+function parseOne(text: string): { unit: "entries" | "bytes"; n: number } | undefined {
+  const t = text.trim();
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t);
   if (m !== null) {
     const value = Number(m[1]);
@@ -76,13 +107,13 @@ export function parseCompactEvery(text: string): CompactEvery {
       if (Number.isSafeInteger(n) && n >= 1) return { unit: "bytes", n };
     }
   }
-  throw new RangeError(
-    `${JSON.stringify(text)} is not a compaction interval: give entries (50000, 50k), bytes (64MiB, 512KiB) or off`,
-  );
+  return undefined;
 }
 
 export function formatCompactEvery(c: CompactEvery): string {
-  return c.unit === "off" ? "off" : `${c.n} ${c.unit}`;
+  if (c.unit === "off") return "off";
+  if (c.unit === "either") return `${c.entries} entries or ${c.bytes} bytes`;
+  return `${c.n} ${c.unit}`;
 }
 
 export interface CompactionStats {
@@ -136,7 +167,7 @@ export class Compactor {
 
   /** Bytes mode: notes the entries one Ready appended (a replaced suffix included). */
   noteAppended(entries: readonly Entry[]): void {
-    if (this.every.unit !== "bytes" || entries.length === 0) return;
+    if (this.every.unit === "entries" || this.every.unit === "off" || entries.length === 0) return;
     const first = entries[0]!.index;
     // A replaced suffix: forget the marks it overwrote (their bytes are counted anew).
     while (this.markIndex.length > this.markHead && this.markIndex.at(-1)! >= first) {
@@ -196,16 +227,18 @@ export class Compactor {
 
   /** The index to compact to now, or below `first` when nothing is due. */
   private target(first: number, applied: number, status: () => Status): number {
-    const n = (this.every as { n: number }).n;
+    const every = this.every;
     let target: number;
-    if (this.every.unit === "entries") {
-      if (applied - (first - 1) < 2 * n) return 0;
-      target = applied - n;
-    } else {
-      const appliedBytes = this.bytesAt(applied);
-      if (appliedBytes - this.bytesAt(first - 1) < 2 * n) return 0;
-      target = this.lastMarkAtOrBelow(appliedBytes - n);
-    }
+    if (every.unit === "entries") target = this.byEntries(first, applied, every.n);
+    else if (every.unit === "bytes") target = this.byBytes(first, applied, every.n);
+    else if (every.unit === "either") {
+      // The bound that asks for more is the one reached first.
+      target = Math.max(
+        this.byEntries(first, applied, every.entries),
+        this.byBytes(first, applied, every.bytes),
+      );
+    } else return 0;
+    if (target < first) return 0;
     const st = status();
     if (st.role === "leader") {
       for (const [id, pr] of st.progress) {
@@ -215,6 +248,18 @@ export class Compactor {
       }
     }
     return target;
+  }
+
+  /** Entries bound: N behind applied once 2N applied entries are in the log, else 0. */
+  private byEntries(first: number, applied: number, n: number): number {
+    return applied - (first - 1) < 2 * n ? 0 : applied - n;
+  }
+
+  /** Bytes bound: the last mark N bytes behind applied once 2N bytes are applied, else 0. */
+  private byBytes(first: number, applied: number, n: number): number {
+    const appliedBytes = this.bytesAt(applied);
+    if (appliedBytes - this.bytesAt(first - 1) < 2 * n) return 0;
+    return this.lastMarkAtOrBelow(appliedBytes - n);
   }
 
   /** Cumulative bytes at the last mark at or below index `i` (0 before the first). */

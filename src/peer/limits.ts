@@ -86,6 +86,13 @@ export const COMPACTION_STEP_ENTRIES = 8192;
  * snapshot.
  */
 export const DEFAULT_COMPACT_EVERY_ENTRIES = 50_000;
+/**
+ * 64 MiB of entry data, whichever of the two comes first: at 16 KiB proposals 50,000
+ * entries alone let the log hold 0.8-1.6 GB (docs/decisions.md, "Log compaction bounded by
+ * bytes as well as entries"); 64 MiB keeps it at 64-128 MiB, still ~4,000 entries a
+ * follower may lag by before it needs a snapshot. At 256 B the entry bound comes first.
+ */
+export const DEFAULT_COMPACT_EVERY_BYTES = 64 << 20;
 
 // ---- quorum watch (quorum-watch.ts) ------------------------------------------------------
 

@@ -53,7 +53,7 @@ export interface PeerOptions {
   maxProposalsPerTurn?: number;
   /** Hold commit-only MsgApps for a turn (commit-coalescer.ts). Default on. */
   coalesceCommitAppends?: boolean;
-  /** When to compact the log behind the applied index (compaction.ts); default 50k entries. */
+  /** When to compact the log behind the applied index (compaction.ts); default 50k entries or 64 MiB. */
   compactEvery?: CompactEvery;
   /**
    * Seeds the core's election-timeout randomness (mixed with the node id). Default: the
