@@ -14,6 +14,7 @@ import {
 } from "../testing/in-process-cluster.js";
 import { Compactor, parseCompactEvery } from "./compaction.js";
 import type { PeerStorage } from "./contracts.js";
+import { DURABLE_LAG_INTERVALS } from "./limits.js";
 
 async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -220,6 +221,53 @@ describe("the compaction point and the engine's durable applied index", () => {
     }
     assert.equal(first, 150_001, "compacted through the durable point");
     assert.ok(Math.max(...compacted) <= 150_000, "never past it, though more was applied");
+  });
+
+  test("a log grown DURABLE_LAG_INTERVALS intervals long asks the engine to write back now, and compaction then goes as far as the durable point allows", async () => {
+    const n = 50_000;
+    let applied = 2 * n;
+    let durable = 0;
+    const asked: { upTo: number; start: boolean }[] = [];
+    const answers: (() => void)[] = [];
+    const compacted: number[] = [];
+    let first = 1;
+    const storage = {
+      firstIndex: () => first,
+      lastIndex: () => applied,
+      appliedIndex: () => applied,
+      durableAppliedIndex: () => durable,
+      flushApplied(upTo?: number, opts?: { start?: boolean }): Promise<void> {
+        asked.push({ upTo: upTo ?? Number.NaN, start: opts?.start === true });
+        return new Promise((resolve) => answers.push(resolve));
+      },
+      async compact(upTo: number): Promise<void> {
+        compacted.push(upTo);
+        first = upTo + 1;
+      },
+    } as unknown as PeerStorage;
+    const status = () => ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
+    const c = new Compactor(storage, { unit: "entries", n });
+    await c.afterTurn(status);
+    assert.deepEqual(asked, [{ upTo: n, start: false }], "waits for the engine's own schedule");
+    applied = DURABLE_LAG_INTERVALS * n - 1;
+    await c.afterTurn(status);
+    assert.equal(asked.length, 1, "not yet long enough to hasten anything");
+    applied = DURABLE_LAG_INTERVALS * n;
+    await c.afterTurn(status);
+    await c.afterTurn(status);
+    assert.deepEqual(asked[1], { upTo: n, start: true }, "asked to start, once");
+    assert.equal(asked.length, 2);
+    // The write-back started then reached everything applied at the time.
+    durable = applied;
+    applied += 1_000;
+    for (const answer of answers) answer();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 200 && first <= applied - n; turn++) {
+      await c.afterTurn(status);
+      await c.idle();
+    }
+    assert.equal(first, applied - n + 1, "compacted to N behind applied, within the durable point");
+    assert.ok(Math.max(...compacted) <= durable);
   });
 });
 

@@ -14,10 +14,13 @@
 // Safety. Only applied entries are dropped, and only once the engine's applied state is
 // durable through the compaction point (PeerStorage.flushApplied(target)): a durable log
 // must never start after a durable engine's applied point, or a restart would find entries
-// missing. The wait does not hasten the engine's write-back: the lmdb engine answers once
-// its own schedule has written the state through the point (docs/decisions.md, "Log
-// compaction waits for the lmdb engine's own write-backs"), so the log holds at most one
-// write-back's worth of entries more than the policy keeps. On the leader, a
+// missing. The wait does not hasten the engine's write-back at first: the lmdb engine
+// answers once its own schedule has written the state through the point; only once the
+// log's applied part is DURABLE_LAG_INTERVALS intervals long is the engine asked to write
+// back now (docs/decisions.md, "lmdb write-backs when the log needs them"). When it answers,
+// the log is compacted as far as the policy allows within the engine's durable applied
+// index, which is usually past the point asked for. So the log holds at most ~10 intervals
+// plus one write-back's worth of entries. On the leader, a
 // follower that is being sent a snapshot and is still active holds compaction at the
 // snapshot's index, so that once installed it continues from the log rather than needing a
 // second snapshot (at full speed the leader can compact past a 100k-key snapshot before it
@@ -36,6 +39,7 @@ import {
   COMPACTION_STEP_ENTRIES,
   DEFAULT_COMPACT_EVERY_BYTES,
   DEFAULT_COMPACT_EVERY_ENTRIES,
+  DURABLE_LAG_INTERVALS,
 } from "./limits.js";
 
 export type CompactEvery =
@@ -132,6 +136,12 @@ export class Compactor {
   /** Where the log may be compacted to, once the engine's applied state is durable. */
   private ready = 0;
   private flushing = false;
+  /** The point the flush being waited for was asked for... */
+  private flushTarget = 0;
+  /** ...whether the engine was asked to start a write-back for it... */
+  private flushStarted = false;
+  /** ...and, once it answered, the engine's durable applied index (it may be past the target). */
+  private durableSeen: number | undefined;
   /** Bumped on reset: a flush that finishes for an older log must not set `ready`. */
   private generation = 0;
   private steps = 0;
@@ -159,6 +169,7 @@ export class Compactor {
   reset(): void {
     this.generation++;
     this.ready = 0;
+    this.durableSeen = undefined;
     this.markIndex = [];
     this.markBytes = [];
     this.markHead = 0;
@@ -190,6 +201,15 @@ export class Compactor {
     if (this.inFlight !== undefined) return;
     const s = this.storage;
     const first = s.firstIndex();
+    if (this.durableSeen !== undefined) {
+      // The write-back that answered may have reached past the target it was asked for:
+      // compact to as far as the policy allows within the durable point.
+      this.ready = Math.max(
+        this.ready,
+        Math.min(this.durableSeen, this.policyPoint(s.appliedIndex(), status)),
+      );
+      this.durableSeen = undefined;
+    }
     if (this.ready >= first) {
       const upTo = Math.min(this.ready, first - 1 + STEP_ENTRIES, s.appliedIndex(), s.lastIndex());
       if (upTo >= first) {
@@ -208,21 +228,54 @@ export class Compactor {
         return;
       }
     }
-    if (this.flushing || this.ready >= first) return;
+    if (this.flushing) {
+      this.startIfLong(first);
+      return;
+    }
+    if (this.ready >= first) return;
     const target = this.target(first, s.appliedIndex(), status);
     if (target < first) return;
     this.flushing = true;
+    this.flushTarget = target;
+    this.flushStarted = false;
     const gen = this.generation;
     s.flushApplied(target).then(
       () => {
         this.flushing = false;
-        if (gen === this.generation) this.ready = target;
+        if (gen !== this.generation) return;
+        this.ready = Math.max(this.ready, target);
+        this.durableSeen = s.durableAppliedIndex?.();
       },
       () => {
         // The engine's write failed: the pipeline reports that failure itself.
         this.flushing = false;
       },
     );
+    this.startIfLong(first);
+  }
+
+  /**
+   * While compaction waits for the engine's own schedule, the log grows; once its applied
+   * part is DURABLE_LAG_INTERVALS intervals long (by either bound), the engine is asked to
+   * write back now.
+   */
+  private startIfLong(first: number): void {
+    if (this.flushStarted) return;
+    const every = this.every;
+    const applied = this.storage.appliedIndex();
+    const entries = applied - (first - 1);
+    const bytes = () => this.bytesAt(applied) - this.bytesAt(first - 1);
+    const k = DURABLE_LAG_INTERVALS;
+    let long: boolean;
+    if (every.unit === "entries") long = entries >= k * every.n;
+    else if (every.unit === "bytes") long = bytes() >= k * every.n;
+    else if (every.unit === "either")
+      long = entries >= k * every.entries || bytes() >= k * every.bytes;
+    else return;
+    if (!long) return;
+    this.flushStarted = true;
+    // The waiting call above hears the answer; a failure is the pipeline's to report.
+    this.storage.flushApplied(this.flushTarget, { start: true }).catch(() => {});
   }
 
   /** The index to compact to now, or below `first` when nothing is due. */
@@ -239,6 +292,27 @@ export class Compactor {
       );
     } else return 0;
     if (target < first) return 0;
+    return this.heldForSnapshots(target, status);
+  }
+
+  /**
+   * The furthest the policy lets the log be compacted to now, whatever its length: N behind
+   * the applied index (by the bound that allows more), held for snapshots as above.
+   */
+  private policyPoint(applied: number, status: () => Status): number {
+    const every = this.every;
+    const byBytes = (n: number) => this.lastMarkAtOrBelow(this.bytesAt(applied) - n);
+    let target: number;
+    if (every.unit === "entries") target = applied - every.n;
+    else if (every.unit === "bytes") target = byBytes(every.n);
+    else if (every.unit === "either")
+      target = Math.max(applied - every.entries, byBytes(every.bytes));
+    else return 0;
+    return this.heldForSnapshots(target, status);
+  }
+
+  /** `target`, but never past a snapshot an active follower is being sent (on a leader). */
+  private heldForSnapshots(target: number, status: () => Status): number {
     const st = status();
     if (st.role === "leader") {
       for (const [id, pr] of st.progress) {

@@ -43,9 +43,15 @@ export interface PeerStorage {
   compact(upTo: number): Promise<void>;
   /**
    * Resolves once the applied state through `upTo` (default: all applied so far) is on
-   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes.
+   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes
+   * unless `start` asks the engine to begin a write-back now.
    */
-  flushApplied(upTo?: number): Promise<void>;
+  flushApplied(upTo?: number, opts?: { start?: boolean }): Promise<void>;
+  /**
+   * The applied index the engine holds on stable storage (a restart starts from it), when
+   * the engine tracks one (the lmdb engine); undefined otherwise.
+   */
+  durableAppliedIndex?(): number | undefined;
   appliedIndex(): number;
   persist(req: PersistRequest, sync: boolean): Promise<void>;
   applyEntries(entries: readonly Entry[]): Promise<void>;

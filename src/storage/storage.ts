@@ -54,9 +54,15 @@ export interface Storage {
   compact(upTo: number): Promise<void>;
   /**
    * Resolves once the applied state through `upTo` (default: all applied so far) is on
-   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes.
+   * stable storage (at once for memory); with `upTo`, without hastening the engine's writes
+   * unless `start` asks the engine to begin a write-back now.
    */
-  flushApplied(upTo?: number): Promise<void>;
+  flushApplied(upTo?: number, opts?: { start?: boolean }): Promise<void>;
+  /**
+   * The applied index the engine holds on stable storage (a restart starts from it), when
+   * the engine tracks one (the lmdb engine); undefined otherwise.
+   */
+  durableAppliedIndex?(): number | undefined;
   appliedIndex(): number;
   setConfState(cs: ConfState): Promise<void>;
   /** A fresh read-only view for the core, over the current contents. */
@@ -82,10 +88,14 @@ export abstract class WalEngineStorage
     return this.wal.compact(upTo);
   }
 
-  flushApplied(upTo?: number): Promise<void> {
+  flushApplied(upTo?: number, opts?: { start?: boolean }): Promise<void> {
     const e = this.engine;
-    if (upTo !== undefined && e.flushedThrough !== undefined) return e.flushedThrough(upTo);
+    if (upTo !== undefined && e.flushedThrough !== undefined) return e.flushedThrough(upTo, opts);
     return e.flushed?.() ?? Promise.resolve();
+  }
+
+  durableAppliedIndex(): number | undefined {
+    return this.engine.durableAppliedIndex?.();
   }
 
   appliedIndex(): number {

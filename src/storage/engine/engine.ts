@@ -19,13 +19,16 @@ export interface Engine extends KvStateMachine {
    */
   flushed?(): Promise<void>;
   /**
-   * Resolves once the applied state through log index `index` is on stable storage, without
-   * hastening a write-back (an engine that writes back on its own schedule answers when its
-   * schedule gets there). Log compaction waits for it before dropping entries through
-   * `index`, so a restart never finds the log starting after the engine's durable applied
-   * point. Absent: as flushed().
+   * Resolves once the applied state through log index `index` is on stable storage. Without
+   * `start` it does not hasten a write-back (an engine that writes back on its own schedule
+   * answers when its schedule gets there); with `start` the engine begins one now (the log
+   * since its durable point has grown as long as the caller lets it). Log compaction waits
+   * for it before dropping entries through `index`, so a restart never finds the log
+   * starting after the engine's durable applied point. Absent: as flushed().
    */
-  flushedThrough?(index: number): Promise<void>;
+  flushedThrough?(index: number, opts?: { start?: boolean }): Promise<void>;
+  /** The applied index a restart would start from (absent: the engine keeps nothing). */
+  durableAppliedIndex?(): number;
   /** A snapshot of the applied state, for a lagging follower. */
   snapshot(): Promise<Snapshot>;
   restore(snapshot: Snapshot): Promise<void>;

@@ -466,3 +466,69 @@ test("lmdb engine: flushedThrough() waiters are answered by clear() and refused 
     await engine.close();
     await never;
   }));
+
+/** Puts and deletes of keys of 0-4 bytes (bytes 0x00 and 0xff included: order is by byte), and `long` beside. */
+function shortKeyEntries(seed: number, n: number, long?: string): Entry[] {
+  const rng = new SeededRng(seed);
+  const keys = [
+    [],
+    [0],
+    [0, 0],
+    [1],
+    [0xff],
+    [0xff, 0],
+    [1, 2, 3, 4],
+    [0, 0, 0, 0],
+    [0xff, 0xff, 0xff, 0xff],
+    [0x80, 1],
+    [2, 0xff, 0],
+  ].map((k) => Uint8Array.from(k));
+  if (long !== undefined) keys.push(enc.encode(long));
+  const out: Entry[] = [];
+  for (let index = 1; index <= n; index++) {
+    const key = keys[rng.intn(keys.length)]!;
+    const data =
+      rng.intn(4) === 0
+        ? encodeCommand(index, { op: "del", keys: [key] })
+        : encodeProposal({ id: index, key, value: enc.encode(`v${index}`) });
+    out.push({ index, term: 1, type: EntryType.Normal, data });
+  }
+  return out;
+}
+
+test("lmdb engine on its write-back thread: rewrites (every string refilled in key order) end at the state in memory, applies during the rewrite included", async () => {
+  for (const long of [undefined, "a key longer than four bytes"]) {
+    await withDir(async (dir) => {
+      const entries = shortKeyEntries(7, 600, long);
+      const context = long === undefined ? "short keys" : "with a long key";
+      // Every write-back a rewrite (fraction 0), one string per turn: applies land between slices.
+      const engine = await openLmdbEngine({
+        dir,
+        writeBackMs: NEVER_MS,
+        sliceKeys: 1,
+        rewriteFraction: 0,
+      });
+      for (let next = 0; next < entries.length; next += 30) {
+        const writing = engine.flushed();
+        await engine.applyEntries(entries.slice(next, next + 15));
+        await new Promise((resolve) => setImmediate(resolve));
+        await engine.applyEntries(entries.slice(next + 15, next + 30));
+        await writing;
+      }
+      await engine.flushed();
+      const want = stateOf(await memSnapshot(entries, 30));
+      assert.deepEqual(stateOf(await engine.snapshot()), want, context);
+      await engine.close();
+      const reopened = await openLmdbEngine({ dir });
+      try {
+        assert.equal(reopened.appliedIndex(), 600, context);
+        assert.deepEqual(stateOf(await reopened.snapshot()), want, context);
+      } finally {
+        await reopened.close();
+      }
+      // Nothing stale is left behind: one record per string.
+      const strings = (want as { pairs: string[] }).pairs.length;
+      assert.equal(await storedRecords(dir), strings, context);
+    });
+  }
+});

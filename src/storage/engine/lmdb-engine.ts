@@ -8,17 +8,25 @@
 // than the mem engine (docs/results.md). Applies need no durability of their own: the log
 // holds every entry after the applied point lmdb stores, and log compaction waits for
 // flushed() before it drops any. So an apply changes memory only and records which keys it
-// changed (write-back.ts); every WRITE_BACK_MS (or at once when MAX_DIRTY_KEYS keys changed,
-// and on flushed() and close()) one lmdb transaction writes the changed keys' current values
-// with the applied point they bring lmdb to. A key changed many times between write-backs is
-// written once. A write-back is never awaited by an apply; at most one is in flight, and the
-// next gathers meanwhile.
+// changed (write-back.ts); one lmdb transaction writes the changed keys' current values with
+// the applied point they bring lmdb to, WRITE_BACK_MS after the first change, when log
+// compaction asks for one (flushedThrough(i, { start }): the log has grown as long as the
+// compactor lets it, DURABLE_LAG_INTERVALS compaction intervals), and on flushed() and
+// close(). The write-back exists only so that the log can be compacted and a restart need
+// not replay it all, so the log's need decides when, not how many keys changed: a
+// write-back of a uniformly written 100,000-key state costs ~0.3-0.4 s of CPU and ~30-45 MB
+// written however many puts it covers (docs/decisions.md, "lmdb write-backs when the log
+// needs them"). A key changed many times between write-backs is written once. A write-back
+// is never awaited by an apply; at most one is in flight, and the next gathers meanwhile.
 //
 // How it reaches lmdb: an engine with the environment to itself (openLmdbEngine, beside a
 // file or mem WAL) writes through its write-back thread (write-back-thread.ts): the changed
 // keys are packed SLICE_KEYS per event-loop turn and handed over, and the thread writes the
 // whole write-back in one transaction, so no turn does lmdb's per-key work (queueing 65,536
-// puts in one turn stalled the loop for ~100-250 ms). Every other write of such an engine
+// puts in one turn stalled the loop for ~100-250 ms). When at least REWRITE_FRACTION of the
+// strings changed (and the state holds only short-keyed strings), every string is sent and
+// the thread refills the database in key order with lmdb's append: fewer, full pages
+// (29.5 against 43.3 MB written for 100,000 keys) at no more CPU. Every other write of such an engine
 // (hard state, conf state, restore, clear) goes through the same thread, in order. An engine
 // sharing the environment with the lmdb WAL (lmdb-storage.ts) queues a write-back in one
 // turn instead (lmdb-js puts one turn's writes in one transaction): the thread would hold
@@ -27,8 +35,8 @@
 // After a crash, lmdb holds the state of the last write-back that committed, at the applied
 // point committed with it: an older state than memory had, never a mix (the log replays the
 // rest at restart). Nothing acknowledged is lost. durableAppliedIndex() is that point, as
-// of the last write-back flushed; flushedThrough(i) waits for it to reach i without starting
-// a write-back, and log compaction drops nothing past it. Reads, snapshots and member
+// of the last write-back flushed; flushedThrough(i) waits for it to reach i (starting a
+// write-back only when asked to), and log compaction drops nothing past it. Reads, snapshots and member
 // metadata come from memory, so a snapshot is the state at appliedIndex() by construction.
 // Memory is the mem engine's: the whole state. A failed lmdb write poisons the engine: every later call
 // throws the failure.
@@ -70,12 +78,20 @@ import { type MetaWrites, WriteBackThread, WriteChunk } from "./write-back-threa
 
 export { MAX_KEY_BYTES };
 
-/** Milliseconds between write-backs (docs/decisions.md says why this long). */
-export const WRITE_BACK_MS = 1000;
-/** Changed keys that start a write-back without waiting for the timer. */
-export const MAX_DIRTY_KEYS = 65_536;
+/**
+ * Milliseconds from a change to its write-back when compaction does not ask for one sooner:
+ * at rates below ~17,000 entries/s this bounds the replay after a crash (docs/decisions.md).
+ */
+export const WRITE_BACK_MS = 30_000;
 /** Changed strings a write-back on its thread packs per event-loop turn. */
 export const SLICE_KEYS = 2048;
+/**
+ * The share of the strings that must have changed for a write-back on its thread to rewrite
+ * them all. At ~99 % changed of 100,000 keys a rewrite cost the same CPU as the per-key path
+ * and wrote 32 % fewer bytes; a rewrite also writes the unchanged strings, so below about
+ * half changed the per-key path writes less (a judgement, not measured at lower shares).
+ */
+export const REWRITE_FRACTION = 0.5;
 
 const KV_DB = "engine-kv";
 const META_DB = "engine-meta";
@@ -100,8 +116,6 @@ export interface LmdbEngineOptions {
   ownsEnv: boolean;
   /** Milliseconds between write-backs (default WRITE_BACK_MS). */
   writeBackMs?: number;
-  /** Changed keys that start a write-back at once (default MAX_DIRTY_KEYS). */
-  maxDirtyKeys?: number;
   /**
    * Write through a write-back thread with its own handle on the environment (only when the
    * engine has the environment to itself: that thread holds lmdb's write lock for a whole
@@ -110,6 +124,8 @@ export interface LmdbEngineOptions {
   thread?: { dir: string; env?: LmdbEnvOptions };
   /** Changed strings packed per turn on the write-back thread's path (default SLICE_KEYS). */
   sliceKeys?: number;
+  /** The share of changed strings that makes a threaded write-back a rewrite (REWRITE_FRACTION). */
+  rewriteFraction?: number;
 }
 
 export class LmdbEngine implements Engine {
@@ -136,8 +152,8 @@ export class LmdbEngine implements Engine {
   private failure: Error | undefined;
   private closed = false;
   private readonly writeBackMs: number;
-  private readonly maxDirtyKeys: number;
   private readonly sliceKeys: number;
+  private readonly rewriteFraction: number;
   /** The write-back thread, once the first write needed it (with `opts.thread`). */
   private writer: WriteBackThread | undefined;
   /** The last write handed to the write-back thread, settled: flushed() waits for it. */
@@ -149,6 +165,10 @@ export class LmdbEngine implements Engine {
   private durableApplied: number;
   /** flushedThrough() calls waiting for durableApplied to reach their index. */
   private durableWaiters: DurableWaiter[] = [];
+  /** The applied index the last write-back queued brings lmdb to, once it commits. */
+  private queuedApplied: number;
+  /** The highest index a flushedThrough(.., { start }) asked for: a write-back is due for it. */
+  private startWanted = 0;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -172,9 +192,10 @@ export class LmdbEngine implements Engine {
     this.state.observe(this.changes);
     this.state.replace(space, members, point);
     this.durableApplied = point.index;
+    this.queuedApplied = point.index;
     this.writeBackMs = opts.writeBackMs ?? WRITE_BACK_MS;
-    this.maxDirtyKeys = opts.maxDirtyKeys ?? MAX_DIRTY_KEYS;
     this.sliceKeys = opts.sliceKeys ?? SLICE_KEYS;
+    this.rewriteFraction = opts.rewriteFraction ?? REWRITE_FRACTION;
   }
 
   /** The engine over `env`, its state read into memory. */
@@ -298,6 +319,7 @@ export class LmdbEngine implements Engine {
       ];
       const written = this.threadWrite((t) => t.commit(chunk, meta, "kv"));
       this.replace(lists, space, members, point, cs);
+      this.queuedApplied = point.index;
       await written;
       this.setDurable(point.index);
       return;
@@ -312,6 +334,7 @@ export class LmdbEngine implements Engine {
       return this.meta.put(META_APPLIED, point);
     });
     this.replace(lists, space, members, point, cs);
+    this.queuedApplied = point.index;
     await this.settle(commit, true);
     this.setDurable(point.index);
   }
@@ -345,6 +368,8 @@ export class LmdbEngine implements Engine {
     if (commit !== undefined) await this.settle(commit, true);
     // The state any waiter asked about is gone, and so is the log it would compact.
     this.durableApplied = 0;
+    this.queuedApplied = 0;
+    this.startWanted = 0;
     this.resolveDurableWaiters(Number.POSITIVE_INFINITY);
   }
 
@@ -404,15 +429,28 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * Resolves once lmdb holds the applied state through `index` on stable storage. It does
-   * not hasten a write-back: the timer's (or MAX_DIRTY_KEYS's) next one answers it, so that
-   * log compaction costs no write-backs of its own.
+   * Resolves once lmdb holds the applied state through `index` on stable storage. Without
+   * `start` it does not hasten a write-back: the timer's next one answers it. With `start`
+   * (the log since the durable point has grown too long), a write-back starts now, or as
+   * soon as the one in flight ends if that one does not reach `index`.
    */
-  flushedThrough(index: number): Promise<void> {
+  flushedThrough(index: number, opts?: { start?: boolean }): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new EngineError("closed", "engine: closed"));
     if (index <= this.durableApplied) return Promise.resolve();
-    return new Promise((resolve, reject) => this.durableWaiters.push({ index, resolve, reject }));
+    const waiting = new Promise<void>((resolve, reject) =>
+      this.durableWaiters.push({ index, resolve, reject }),
+    );
+    if (opts?.start === true && index > this.queuedApplied) {
+      this.startWanted = Math.max(this.startWanted, index);
+      if (this.inFlight === undefined) this.schedule(0);
+    }
+    return waiting;
+  }
+
+  /** Whether a flushedThrough(.., { start }) waits for a write-back not yet queued. */
+  private startDue(): boolean {
+    return this.startWanted > this.queuedApplied;
   }
 
   /** lmdb now holds the applied state through `index` on stable storage. */
@@ -461,8 +499,7 @@ export class LmdbEngine implements Engine {
   private changed(): void {
     this.changeCount++;
     if (this.inFlight !== undefined) return; // its end schedules the next
-    if (this.changes.size >= this.maxDirtyKeys) this.schedule(0);
-    else this.schedule(this.writeBackMs);
+    this.schedule(this.startDue() ? 0 : this.writeBackMs);
   }
 
   private schedule(ms: number): void {
@@ -511,6 +548,7 @@ export class LmdbEngine implements Engine {
     });
     this.pendingHs = undefined;
     this.queuedCount = upTo;
+    this.queuedApplied = point.index;
     this.track(settle(commit, false, this.env));
     // A failed flush poisons the engine (queueWrite), which rejects the waiters.
     settle(commit, true, this.env).then(
@@ -544,6 +582,20 @@ export class LmdbEngine implements Engine {
    */
   private async writeBackInSlices(): Promise<void> {
     const writer = this.writerNow();
+    const rewrite = this.rewriteDue();
+    if (rewrite) {
+      // Every string, SLICE_KEYS per turn; what changes meanwhile is changed again.
+      this.changes.forgetStrings();
+      const all = this.state.space.strings.numbered();
+      for (;;) {
+        const chunk = new WriteChunk(this.sliceKeys * 320);
+        const done = this.changes.writeNumbered(chunk, all, this.sliceKeys);
+        writer.send(chunk);
+        if (done) break;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.failure !== undefined) throw this.failure;
+      }
+    }
     let slices = 2 * Math.ceil(this.changes.stringsPending / this.sliceKeys);
     while (this.changes.stringsPending > this.sliceKeys && slices-- > 0) {
       const chunk = new WriteChunk(this.sliceKeys * 320);
@@ -561,8 +613,22 @@ export class LmdbEngine implements Engine {
     meta.push([META_APPLIED, point]);
     this.pendingHs = undefined;
     this.queuedCount = this.changeCount;
-    await this.threadWrite(() => writer.commit(last, meta));
+    this.queuedApplied = point.index;
+    await this.threadWrite(() => writer.commit(last, meta, rewrite ? "rewrite" : undefined));
     this.setDurable(point.index);
+  }
+
+  /**
+   * Whether this write-back rewrites every string instead of the changed ones: when at
+   * least REWRITE_FRACTION of them changed and the state has only short-keyed strings (the
+   * thread refills lmdb in key order, write-back-thread.ts).
+   */
+  private rewriteDue(): boolean {
+    const strings = this.state.space.strings;
+    if (this.changes.listsInvolved || strings.longSize > 0 || this.state.space.lists.size > 0) {
+      return false;
+    }
+    return this.changes.stringsPending >= this.rewriteFraction * strings.size;
   }
 
   private writerNow(): WriteBackThread {
@@ -590,7 +656,7 @@ export class LmdbEngine implements Engine {
   /** The write-back committed: what changed meanwhile is due now or at the timer. */
   private afterWriteBack(): void {
     if (this.closed || this.failure !== undefined || this.queuedCount === this.changeCount) return;
-    this.schedule(this.changes.size >= this.maxDirtyKeys ? 0 : this.writeBackMs);
+    this.schedule(this.startDue() ? 0 : this.writeBackMs);
   }
 
   /**
@@ -645,6 +711,7 @@ export async function openLmdbEngine(opts: {
   env?: LmdbEnvOptions;
   writeBackMs?: number;
   sliceKeys?: number;
+  rewriteFraction?: number;
 }): Promise<LmdbEngine> {
   const env = openLmdbEnv(opts.dir, opts.env);
   try {
@@ -654,6 +721,7 @@ export async function openLmdbEngine(opts: {
       thread: { dir: opts.dir, ...(opts.env === undefined ? {} : { env: opts.env }) },
       ...(opts.writeBackMs === undefined ? {} : { writeBackMs: opts.writeBackMs }),
       ...(opts.sliceKeys === undefined ? {} : { sliceKeys: opts.sliceKeys }),
+      ...(opts.rewriteFraction === undefined ? {} : { rewriteFraction: opts.rewriteFraction }),
     });
   } catch (err) {
     await env.close();

@@ -126,6 +126,22 @@ export class KvMap {
     return n;
   }
 
+  /** Keys longer than NUMBER_KEY_BYTES. */
+  get longSize(): number {
+    return this.long.size;
+  }
+
+  /**
+   * Every key of up to NUMBER_KEY_BYTES bytes as [length, numberKey, proposal bytes] (the
+   * value starts at KEY_START + length). A live iteration: keys added meanwhile may or may
+   * not be met, removed ones are not.
+   */
+  *numbered(): Generator<[len: number, n: number, d: Uint8Array]> {
+    for (let len = 0; len <= NUMBER_KEY_BYTES; len++) {
+      for (const [n, d] of this.short[len]!) yield [len, n, d];
+    }
+  }
+
   /** Puts a copy of `value`: the caller's buffer may be reused. */
   putCopy(key: Uint8Array, value: Uint8Array): void {
     if (key.length <= NUMBER_KEY_BYTES) {

@@ -14,7 +14,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { type LmdbEnvOptions, lmdbOpenOptions } from "../lmdb-env.js";
-import type { KvWrites } from "./lmdb-layout.js";
+import { type KvWrites, STRING_PREFIX } from "./lmdb-layout.js";
 
 /** lmdb's transaction flags: abortable (1), committed before returning (2), not flushed (0x10000). */
 const TXN_ABORTABLE_NO_SYNC_FLUSH = 0x10003;
@@ -119,6 +119,66 @@ function writeChunk(c) {
     at += 4 + valueLen;
   }
 }
+// A rewrite: the chunks hold every string of the state (some more than once: the last
+// record of a key is its state). When every key is a string of up to 4 bytes ('k' and the
+// key), the database is emptied and refilled in key order with lmdb's append, which skips
+// the B-tree search of each put and fills pages whole (~3x less CPU than putting 86 % of
+// 100,000 keys at random); any other key writes every record in order after emptying.
+function rewrite(chunks) {
+  // Per key, where its last record's value starts: chunk * 2^32 + offset (-1: removed).
+  const last = new Map();
+  let general = false;
+  for (let ci = 0; ci < chunks.length; ci++) {
+    const c = chunks[ci];
+    let at = 0;
+    while (at < c.length) {
+      const op = c[at];
+      const keyLen = c[at + 1] | (c[at + 2] << 8);
+      const k = at + 3;
+      at = k + keyLen;
+      let where = -1;
+      if (op !== ${OP_REMOVE}) {
+        where = ci * 0x1_0000_0000 + at;
+        at += 4 + c.readUInt32LE(at);
+      }
+      if (keyLen < 1 || keyLen > 5 || c[k] !== ${STRING_PREFIX}) {
+        general = true;
+        continue;
+      }
+      // The key's bytes big-endian, padded to 4, then its length: byte order as numbers.
+      let n = 0;
+      for (let i = 1; i < 5; i++) n = n * 256 + (i < keyLen ? c[k + i] : 0);
+      last.set(n * 8 + keyLen - 1, where);
+    }
+  }
+  kv.clearSync();
+  if (general) {
+    for (const c of chunks) writeChunk(c);
+    return;
+  }
+  const order = Float64Array.from(last.keys()).sort();
+  const key = new Uint8Array(5);
+  key[0] = ${STRING_PREFIX};
+  const keys = [0, 1, 2, 3, 4].map((len) => key.subarray(0, len + 1));
+  for (let j = 0; j < order.length; j++) {
+    const where = last.get(order[j]);
+    if (where < 0) continue;
+    const len = order[j] % 8;
+    let n = (order[j] - len) / 8;
+    for (let i = 4; i >= 1; i--) {
+      key[i] = n % 256;
+      n = Math.floor(n / 256);
+    }
+    const at = where % 0x1_0000_0000;
+    const c = chunks[(where - at) / 0x1_0000_0000];
+    const value = new Uint8Array(c.buffer, c.byteOffset + at + 4, c.readUInt32LE(at));
+    // An append not past the last key is refused (false), never silently misplaced.
+    if (!kv.putSync(keys[len], value, APPEND)) {
+      throw new Error("write-back rewrite: a key out of order");
+    }
+  }
+}
+const APPEND = { append: true };
 parentPort.on("message", (m) => {
   if (m.type === "chunk") {
     chunks.push(Buffer.from(m.buffer, 0, m.length));
@@ -138,8 +198,11 @@ parentPort.on("message", (m) => {
     // flushes itself left the file damaged when the disk was full (full-disk.test.ts).
     kv.transactionSync(() => {
       if (m.clear === "all") meta.clearSync();
-      if (m.clear !== undefined) kv.clearSync();
-      for (const c of mine) writeChunk(c);
+      if (m.clear === "rewrite") rewrite(mine);
+      else {
+        if (m.clear !== undefined) kv.clearSync();
+        for (const c of mine) writeChunk(c);
+      }
       for (const [k, v] of m.meta) meta.putSync(k, v);
     }, ${TXN_ABORTABLE_NO_SYNC_FLUSH});
   } catch (err) {
@@ -188,10 +251,12 @@ export class WriteBackThread {
 
   /**
    * Writes, in one transaction, every chunk sent since the last commit, then `last`, then
-   * `meta`; with `clear`, the engine's keys ("kv") or everything ("all") are removed first.
-   * Resolves once the transaction is committed and flushed.
+   * `meta`; with `clear`, the engine's keys ("kv") or everything ("all") are removed first;
+   * "rewrite": the chunks hold every string of the state (and nothing else but strings
+   * changed since), which replaces the engine's keys. Resolves once the transaction is
+   * committed and flushed.
    */
-  commit(last: WriteChunk, meta: MetaWrites, clear?: "kv" | "all"): Promise<void> {
+  commit(last: WriteChunk, meta: MetaWrites, clear?: "kv" | "all" | "rewrite"): Promise<void> {
     this.send(last);
     return this.request({ type: "commit", chunks: true, meta, clear });
   }

@@ -153,7 +153,6 @@ export class WriteBack implements StateChanges {
    */
   writeStrings(out: KvWrites, strings: KvMap, limit: number): number {
     let n = 0;
-    const key = this.scratchKey;
     while (n < limit) {
       if (this.shortAt === this.takenShort.length && this.longAt === this.takenLong.length) {
         if (this.stringsPending === 0) break;
@@ -163,13 +162,7 @@ export class WriteBack implements StateChanges {
         const taken = this.takenShort[this.shortAt++]!;
         const len = taken % 8;
         const k = (taken - len) / 8;
-        // The stored key: the prefix, then the key's bytes (little-endian in k).
-        let rest = k;
-        for (let p = 1; p <= len; p++) {
-          key[p] = rest % 256;
-          rest = Math.floor(rest / 256);
-        }
-        const stored = this.scratchKeys[len]!;
+        const stored = this.numberedKey(len, k);
         const v = strings.getNumbered(len, k);
         if (v === null) out.remove(stored);
         else out.put(stored, v);
@@ -184,6 +177,58 @@ export class WriteBack implements StateChanges {
       }
     }
     return n;
+  }
+
+  /** The stored form of the short key `k` of `len` bytes, in a scratch buffer (writes copy it). */
+  private numberedKey(len: number, k: number): Uint8Array {
+    const key = this.scratchKey;
+    // The prefix, then the key's bytes (little-endian in k).
+    let rest = k;
+    for (let p = 1; p <= len; p++) {
+      key[p] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+    return this.scratchKeys[len]!;
+  }
+
+  /**
+   * A rewrite (every string written, lmdb's copy replaced): forgets which strings changed so
+   * far, since all are about to be written; those changed from now on are written again.
+   */
+  forgetStrings(): void {
+    this.short = newShortSets();
+    this.long = new Set();
+    this.takenShort = [];
+    this.takenLong = [];
+    this.shortAt = 0;
+    this.longAt = 0;
+  }
+
+  /**
+   * Writes to `out` up to `limit` strings from `from` (KvMap.numbered()); whether `from`
+   * is used up.
+   */
+  writeNumbered(
+    out: KvWrites,
+    from: Iterator<[len: number, n: number, d: Uint8Array]>,
+    limit: number,
+  ): boolean {
+    for (let i = 0; i < limit; i++) {
+      const r = from.next();
+      if (r.done === true) return true;
+      const [len, k, d] = r.value;
+      const at = KEY_START + len;
+      out.put(
+        this.numberedKey(len, k),
+        new Uint8Array(d.buffer, d.byteOffset + at, d.byteLength - at),
+      );
+    }
+    return false;
+  }
+
+  /** Whether a list changed, or lmdb holds one: a rewrite covers strings only. */
+  get listsInvolved(): boolean {
+    return this.lists.size > 0 || this.stored.size > 0;
   }
 
   /**
