@@ -278,12 +278,7 @@ export class WriteBack implements StateChanges {
   /** Forgets every change: the whole space was just stored (`stored`: its lists). */
   reset(stored: Map<string, ListHeader>): void {
     this.stored = stored;
-    this.short = newShortSets();
-    this.long = new Set();
-    this.takenShort = [];
-    this.takenLong = [];
-    this.shortAt = 0;
-    this.longAt = 0;
+    this.forgetStrings();
     this.lists = new Map();
     this.members = false;
   }
