@@ -72,6 +72,7 @@ describe("parseFollowerArgs", () => {
       tickMs: 100,
       electionTicks: 10,
       heartbeatTicks: 1,
+      maxInflightMsgs: 256,
     });
   });
 
@@ -102,6 +103,8 @@ describe("parseFollowerArgs", () => {
           "20",
           "--heartbeat-ticks",
           "2",
+          "--max-inflight",
+          "4",
         ],
         registries,
         io,
@@ -119,6 +122,7 @@ describe("parseFollowerArgs", () => {
     assert.equal(value?.tickMs, 50);
     assert.equal(value?.electionTicks, 20);
     assert.equal(value?.heartbeatTicks, 2);
+    assert.equal(value?.maxInflightMsgs, 4);
   });
 
   test("--help prints every flag and exits 0", () => {
@@ -251,6 +255,11 @@ describe("parseLeaderArgs", () => {
       "a non-numeric tick count",
       [...PEERS, "--id", "1", "--election-ticks", "ten"],
       /--election-ticks "ten" is not a whole number/,
+    ],
+    [
+      "an in-flight window of 0",
+      [...PEERS, "--id", "1", "--max-inflight", "0"],
+      /--max-inflight "0" is not a whole number >= 1/,
     ],
     [
       "a boolean with a value",

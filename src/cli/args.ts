@@ -10,6 +10,7 @@ import { InvariantViolation, USAGE_EXIT_CODE, UsageError } from "../errors/error
 import type { ComponentChoice, ComponentRegistries } from "../node/components.js";
 import type { NodeOptions, PeerAddress } from "../node/options.js";
 import { type CompactEvery, parseCompactEvery } from "../peer/compaction.js";
+import { MAX_INFLIGHT_MSGS } from "../peer/limits.js";
 import { type NetDelay, parseNetDelay } from "../transport/net-delay.js";
 import { parseDuration } from "../units/duration.js";
 import { EXIT_DROPPED } from "./exit-codes.js";
@@ -53,6 +54,7 @@ export const SHARED_NODE_FLAGS = [
   "heartbeat-ticks",
   "cpu-prof",
   "compact-every",
+  "max-inflight",
 ] as const;
 
 /** Whether a flag takes no value. */
@@ -146,6 +148,13 @@ function nodeFlags(y: Argv, registries: ComponentRegistries): Argv {
         "entries (50000, 50k), bytes of entry data (64MiB), both (whichever first), or " +
         "off. A follower that falls further behind is caught up with a snapshot",
       default: "50k,64MiB",
+    })
+    .option("max-inflight", {
+      type: "string",
+      describe:
+        "appends the leader keeps in flight to each follower before it waits for an answer; " +
+        "what is proposed meanwhile rides in the next append",
+      default: String(MAX_INFLIGHT_MSGS),
     });
 }
 
@@ -386,6 +395,7 @@ function readNodeOptions(
     heartbeatTicks,
     ...(raw["cpu-prof"] === undefined ? {} : { cpuProf: text(raw, "cpu-prof")! }),
     compactEvery: compactEvery(text(raw, "compact-every")!),
+    maxInflightMsgs: wholeNumber(raw, "max-inflight", 1),
   };
 }
 

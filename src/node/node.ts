@@ -57,6 +57,7 @@ export async function startNode(opts: NodeOptions, leaderStart?: number): Promis
     electionTicks: opts.electionTicks,
     heartbeatTicks: opts.heartbeatTicks,
     compactEvery: opts.compactEvery,
+    maxInflightMsgs: opts.maxInflightMsgs,
     metrics,
     probes,
     ...(leaderStart !== undefined ? { epochOwner: { start: leaderStart } } : {}),
@@ -125,6 +126,7 @@ export function createServicePeer(opts: NodeOptions, parts: ServicePeerParts): P
     electionTicks: opts.electionTicks,
     heartbeatTicks: opts.heartbeatTicks,
     compactEvery: opts.compactEvery,
+    maxInflightMsgs: opts.maxInflightMsgs,
     ...parts,
   });
 }

@@ -30,4 +30,6 @@ export interface NodeOptions {
   cpuProf?: string;
   /** When to compact the log behind the applied index. */
   compactEvery: CompactEvery;
+  /** --max-inflight: MsgApps the leader keeps in flight per follower (the core's window). */
+  maxInflightMsgs: number;
 }

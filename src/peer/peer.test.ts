@@ -100,6 +100,48 @@ function recording(t: Transport, log: SendLog): Transport {
   };
 }
 
+/**
+ * The leader's MsgApps with entries that no answer from their follower has covered yet, by
+ * follower: a send adds its last index, an accepting MsgAppResp removes what it covers.
+ */
+class WindowWatch {
+  private readonly open = new Map<number, number[]>();
+  /** The most MsgApps with entries ever open to one follower at once. */
+  maxOpen = 0;
+  watching = false;
+
+  wrap(t: Transport): Transport {
+    return {
+      start: (onBatch) =>
+        t.start((b) => {
+          for (const m of b.messages) {
+            if (m.type !== MessageType.MsgAppResp || m.reject) continue;
+            const open = this.open.get(m.from);
+            if (open !== undefined)
+              this.open.set(
+                m.from,
+                open.filter((last) => last > m.index),
+              );
+          }
+          onBatch(b);
+        }),
+      send: (epoch, messages) => {
+        for (const m of messages) {
+          if (!this.watching || m.type !== MessageType.MsgApp || m.entries.length === 0) continue;
+          const open = this.open.get(m.to) ?? [];
+          open.push(m.entries[m.entries.length - 1]!.index);
+          this.open.set(m.to, open);
+          this.maxOpen = Math.max(this.maxOpen, open.length);
+        }
+        t.send(epoch, messages);
+      },
+      onUnreachable: (h) => t.onUnreachable(h),
+      stats: () => t.stats(),
+      stop: () => t.stop(),
+    };
+  }
+}
+
 function commitOnlyAppends(log: SendLog): number {
   let n = 0;
   for (const s of log.sends) {
@@ -116,17 +158,23 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(extra: Partial<PeerOptions> = {}): Promise<Cluster> {
+async function startCluster(
+  extra: Partial<PeerOptions> = {},
+  setup: { watch?: WindowWatch; syncDelayMs?: readonly number[] } = {},
+): Promise<Cluster> {
   const ids = [1, 2, 3];
   const network = new LocalNetwork();
   const leaderSends: SendLog = { sends: [] };
-  const storages = ids.map(() => split(new MemWal(), new MemEngine()));
+  const { watch, syncDelayMs } = setup;
+  const storages = ids.map((id) =>
+    split(new MemWal({ syncDelayMs: syncDelayMs?.[id - 1] ?? 0 }), new MemEngine()),
+  );
   const peers = ids.map((id) => {
     const t = network.transport(id);
     return new Peer({
       id,
       peerIds: ids,
-      transport: id === 1 ? recording(t, leaderSends) : t,
+      transport: id !== 1 ? t : recording(watch === undefined ? t : watch.wrap(t), leaderSends),
       storage: storages[id - 1]!,
       raft,
       pipeline: "basic",
@@ -195,6 +243,27 @@ describe("Peer", () => {
     // Without coalescing each commit advance goes out on its own to both followers.
     assert.ok(off > 0, `coalescing off sent no commit-only MsgApps at all (${off})`);
     assert.ok(on * 2 <= off, `commit-only MsgApps: ${on} with coalescing, ${off} without`);
+  });
+
+  test("maxInflightMsgs bounds the MsgApps with entries open to each follower", async (t) => {
+    const maxOpen: Record<number, number> = {};
+    for (const window of [256, 1]) {
+      const watch = new WindowWatch();
+      // Follower 3 syncs slowly: follower 2's answers commit, and the leader has new
+      // entries for follower 3 before it answered the last ones.
+      const c = await startCluster({ maxInflightMsgs: window }, { watch, syncDelayMs: [0, 1, 8] });
+      try {
+        watch.watching = true;
+        assert.deepEqual(await proposeMany(c.leader, 1_000, 64), []);
+        maxOpen[window] = watch.maxOpen;
+      } finally {
+        await c.stop();
+      }
+    }
+    t.diagnostic(`most MsgApps open to one follower: ${maxOpen[256]} at 256, ${maxOpen[1]} at 1`);
+    // The default window lets the leader run ahead of a follower's answers under load.
+    assert.ok(maxOpen[256]! > 1, `the default window never had two open (${maxOpen[256]})`);
+    assert.equal(maxOpen[1], 1);
   });
 
   test("service mode: proposals from separate callbacks of one I/O phase go into one batch", async () => {
