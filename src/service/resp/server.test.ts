@@ -227,10 +227,19 @@ describe("RESP server ordering and errors", () => {
           if (text.split("\r\n").length > 3) resolve();
         }),
       );
+      // Each command is written once the one before it reached the backend, so each is a
+      // chunk (and a batch) of its own however slowly the server reads (a fixed 20 ms gap
+      // let two arrive in one chunk at load ~12).
+      const handedOver = async (n: number) => {
+        for (let i = 0; backend.batches.length < n; i++) {
+          assert.ok(i < 500, `batch ${n} never reached the backend`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
       socket.write("INCR a\r\n");
-      await new Promise((r) => setTimeout(r, 20));
+      await handedOver(1);
       socket.write("INCRBY a 10\r\n");
-      await new Promise((r) => setTimeout(r, 20));
+      await handedOver(2);
       socket.write("INCRBY a 100\r\n");
       await done;
       socket.destroy();
