@@ -103,3 +103,48 @@ describe("file wal I/O thread", () => {
     await wal.close();
   });
 });
+
+describe("file wal recycling", () => {
+  test("a compaction recycles segments lowest first, one at a time: the files left at any moment are contiguous", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rafttoy-file-wal-recycle-"));
+    const realRm = fs.promises.rm;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let removals = 0;
+    try {
+      const wal = await FileWal.open({ dir, logger: silentLogger, segmentBytes: 4096 });
+      for (let i = 1; i <= 60; i++) {
+        const data = new Uint8Array(900).fill(i);
+        await wal.append([{ index: i, term: 1, type: EntryType.Normal, data }], { sync: true });
+      }
+      // The first removal stands for a slow unlink (or a kill just after it started).
+      fs.promises.rm = (async (...args: Parameters<typeof realRm>) => {
+        if (removals++ === 0) await held;
+        return realRm(...args);
+      }) as typeof realRm;
+      const compacted = wal.compact(58);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const seqs = fs
+        .readdirSync(dir)
+        .filter((n) => /^[0-9a-f]{16}\.wal$/.test(n))
+        .map((n) => Number.parseInt(n, 16))
+        .sort((a, b) => a - b);
+      release();
+      await compacted;
+      assert.ok(removals >= 1, "no segment was removed: the test did not exercise a removal");
+      for (let k = 1; k < seqs.length; k++) {
+        assert.equal(seqs[k], seqs[k - 1]! + 1, `segments on disk mid-pass: ${seqs.join(", ")}`);
+      }
+      await wal.close();
+      const reopened = await FileWal.open({ dir, logger: silentLogger, segmentBytes: 4096 });
+      assert.deepEqual([reopened.firstIndex(), reopened.lastIndex()], [59, 60]);
+      await reopened.close();
+    } finally {
+      release();
+      fs.promises.rm = realRm;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

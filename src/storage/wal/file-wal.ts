@@ -155,6 +155,8 @@ export class FileWal implements Wal {
   readonly syncMode: string;
 
   private readonly cache: EntryCache;
+  /** The recycling pass in flight, or the last one (settled). */
+  private recycling: Promise<void> = Promise.resolve();
   private readonly io: IoThread;
   /** Some write, staged or published, is not yet covered by a published fdatasync. */
   private dirty = false;
@@ -659,19 +661,36 @@ export class FileWal implements Wal {
     return failure;
   }
 
-  /** Recycles the segments before the one with sequence number `seq`. */
-  private async recycleBefore(seq: number): Promise<void> {
-    // A log closed or failed meanwhile keeps its files; the next open recovers them.
-    if (this.closed || this.failure !== undefined) return;
+  /**
+   * Recycles the segments before the one with sequence number `seq`. Passes run one after
+   * another (compactions can overlap), and see recyclePass for the order within one.
+   */
+  private recycleBefore(seq: number): Promise<void> {
+    const pass = this.recycling.then(() => this.recyclePass(seq));
+    this.recycling = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /**
+   * Lowest segment first, each renamed or removed before the next is touched: recovery
+   * refuses a log whose segment numbers have a gap, so a crash in the middle of a pass must
+   * leave a contiguous run. Removals started together could finish in any order (a kill
+   * once left segments 14 and 16 without 15: the log could not be opened).
+   */
+  private async recyclePass(seq: number): Promise<void> {
     let recycled = false;
-    const removals: Promise<void>[] = [];
     try {
-      while (this.segments.length > 1 && this.segments[0]!.seq < seq) {
+      // A log closed or failed meanwhile keeps its files; the next open recovers them.
+      while (
+        !this.closed &&
+        this.failure === undefined &&
+        this.segments.length > 1 &&
+        this.segments[0]!.seq < seq
+      ) {
         const removal = this.files.recycle(this.segments.shift()!);
-        if (removal !== undefined) removals.push(removal);
         recycled = true;
+        if (removal !== undefined) await removal;
       }
-      await Promise.all(removals);
       if (recycled) this.files.syncDir();
     } catch (err) {
       throw this.poison(err, undefined);
