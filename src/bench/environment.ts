@@ -23,6 +23,9 @@ export interface BenchEnvironment {
   /** The data directory and the filesystem it lives on ("ext4", "tmpfs", ...), if given. */
   dataDir?: string;
   dataDirFilesystem?: string;
+  /** Node/V8 flags before the script (process.execArgv, e.g. from RAFTTOY_NODE_FLAGS): they
+   * change GC and so the figures. Absent when there were none. */
+  nodeFlags?: string[];
 }
 
 /** Runs git in the checkout this code runs from; null outside one or without git. */
@@ -117,5 +120,6 @@ export function benchEnvironment(dataDir?: string): BenchEnvironment {
     totalMemoryBytes: os.totalmem(),
     hostname: os.hostname(),
     ...(dataDir === undefined ? {} : { dataDir, dataDirFilesystem: dataDirFilesystem(dataDir) }),
+    ...(process.execArgv.length === 0 ? {} : { nodeFlags: [...process.execArgv] }),
   };
 }

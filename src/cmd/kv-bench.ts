@@ -72,7 +72,7 @@ const KV_BENCH: CommandSpec<Options> = {
   name: "kv-bench",
   usage: `$0 [-n REQUESTS] [--runs N] [--http-seconds S] [--json FILE] [--cases LIST] [-P LIST] [-t set,get] [-- rafttoy-kv flags]
 
-redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16) against the leader and a follower, linearizable then stale reads; autocannon PUT and GET at 100 connections; a plain redis-server as the ceiling. Medians over --runs. Each row also gives the CPU time per operation of the leader and of the followers (all their threads, from /proc), which a shared machine disturbs less than ops/s. Flags after -- go to every rafttoy-kv node.
+redis-benchmark -t set,get -n REQUESTS -c 50 -r 100000 -d 256 (with and without -P 16) against the leader and a follower, linearizable then stale reads; autocannon PUT and GET at 100 connections; a plain redis-server as the ceiling. Medians over --runs. Each row also gives the CPU time per operation of the leader and of the followers (all their threads, from /proc), which a shared machine disturbs less than ops/s. Flags after -- go to every rafttoy-kv node; RAFTTOY_NODE_FLAGS (environment, space-separated Node/V8 flags) goes before each node's script.
 
 kv-bench takes ${LOCK} itself (flock) around each timed command, so that no two timings on this machine overlap: do not start it under flock ${LOCK} (e.g. flock ${LOCK} make bench-kv), which would make it wait for ever. When the lock stays taken for ${LOCK_NOTICE_AFTER_S} s, it says on stderr who holds it, and keeps waiting.`,
   flags: (y) =>

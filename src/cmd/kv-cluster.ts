@@ -12,6 +12,7 @@ import { KV_PROGRAM } from "../cli/kv-args.js";
 import { kvComponentRegistries } from "../node/components.js";
 import type { ClusterInfo } from "../service/contract.js";
 import { freePorts } from "../transport/free-ports.js";
+import { childArgv, nodeFlags } from "./node-flags.js";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "rafttoy-kv.js");
 
@@ -103,8 +104,7 @@ export class KvCluster {
     if (n.peers === "") n.peers = this.peers.join(",");
     const child = spawn(
       process.execPath,
-      [
-        BIN,
+      childArgv(nodeFlags(process.env), BIN, [
         ...(n.listenOnly ? ["--listen", n.raft] : ["--peers", n.peers]),
         "--id",
         String(id),
@@ -116,7 +116,7 @@ export class KvCluster {
         n.dataDir,
         ...(this.opts.args ?? []),
         ...extra,
-      ],
+      ]),
       { stdio: ["ignore", "inherit", "pipe"] },
     );
     n.child = child;
@@ -270,7 +270,9 @@ async function main(): Promise<void> {
     process.stdout.write(
       "kv-cluster [rafttoy-kv flags]\n\nStarts three rafttoy-kv nodes on free loopback ports in a fresh temporary\n" +
         "directory, prints their addresses and runs until Ctrl-C, which stops them all and\n" +
-        "removes the directory. Flags after the command go to every node (e.g. --reads stale).\n",
+        "removes the directory. Flags after the command go to every node (e.g. --reads stale).\n" +
+        "RAFTTOY_NODE_FLAGS (environment): Node/V8 flags, space-separated, put before every\n" +
+        "node's script (e.g. --heap-growing-percent=400, which NODE_OPTIONS refuses).\n",
     );
     return;
   }

@@ -23,6 +23,7 @@ import { componentRegistries } from "../node/components.js";
 import { freePorts } from "../transport/free-ports.js";
 import { type CollectReply, isIpcMessage, type ProgressReport } from "./cluster-ipc.js";
 import { howToOpenProfiles } from "./cpu-profile.js";
+import { childArgv, nodeFlags } from "./node-flags.js";
 import { ProgressLine, wantsProgressLine } from "./progress-line.js";
 import { RssSampler } from "./rss-sampler.js";
 import { summarizeSession } from "./session-summary.js";
@@ -43,6 +44,10 @@ processes; every other flag (--bench, --benchtime, --count, --maxrate, --json) t
 leader only. Defaults: --benchtime 1s, --json results/bench-<time>.json. Data
 directories: .data/local-cluster/node-<id> (wiped first). See rafttoy-leader --help for
 the leader's flags.
+
+Environment: RAFTTOY_NODE_FLAGS="--heap-growing-percent=400 ..." puts these Node/V8 flags
+(space-separated) before the script of every process it starts, for V8 flags that
+NODE_OPTIONS refuses.
 `;
 
 const SHARED_FLAGS = new Set(SHARED_NODE_FLAGS.map((f) => `--${f}`));
@@ -227,6 +232,7 @@ async function main(): Promise<number> {
     say(`--- last lines of ${label} (all in ${logPath}) ---\n${tail.join("\n")}\n`);
   };
 
+  const flags = nodeFlags(process.env);
   const nodeArgs = (id: number) => [
     "--peers",
     peers,
@@ -247,9 +253,8 @@ async function main(): Promise<number> {
     closeSync(logFile);
   };
   const followers = [2, 3].map((id) => {
-    const child = spawn(process.execPath, [join(here, "rafttoy-follower.js"), ...nodeArgs(id)], {
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
+    const argv = childArgv(flags, join(here, "rafttoy-follower.js"), nodeArgs(id));
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
     closedOutput(child);
     listening.push(
       readLines(child, [child.stdout, child.stderr], logLine(`follower ${id}`), /serving on/),
@@ -285,7 +290,7 @@ async function main(): Promise<number> {
   }
   const leaderChild = spawn(
     process.execPath,
-    [join(here, "rafttoy-leader.js"), ...nodeArgs(1), ...leaderArgs],
+    childArgv(flags, join(here, "rafttoy-leader.js"), [...nodeArgs(1), ...leaderArgs]),
     { stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
   closedOutput(leaderChild);
