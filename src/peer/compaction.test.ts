@@ -184,90 +184,91 @@ describe("large entries under both bounds: snapshot only past the kept window", 
   });
 });
 
-describe("the compaction point and the engine's durable applied index", () => {
-  test("the log is compacted only through the point the engine reported durable, once it did", async () => {
-    let applied = 200_000;
-    const asked: number[] = [];
-    const answers: (() => void)[] = [];
-    const compacted: number[] = [];
-    let first = 1;
-    const storage = {
-      firstIndex: () => first,
-      lastIndex: () => applied,
-      appliedIndex: () => applied,
-      flushApplied(upTo?: number): Promise<void> {
-        asked.push(upTo ?? Number.NaN);
-        return new Promise((resolve) => answers.push(resolve));
+/**
+ * A log whose engine answers flushApplied only when the test calls one of `answers`; what
+ * the compactor asked and compacted is recorded, and `applied`/`durable` move as the test
+ * says.
+ */
+class FakeLog {
+  first = 1;
+  durable = 0;
+  readonly asked: { upTo: number; start: boolean }[] = [];
+  readonly answers: (() => void)[] = [];
+  readonly compacted: number[] = [];
+  readonly storage: PeerStorage;
+
+  constructor(public applied: number) {
+    this.storage = {
+      firstIndex: () => this.first,
+      lastIndex: () => this.applied,
+      appliedIndex: () => this.applied,
+      durableAppliedIndex: () => this.durable,
+      flushApplied: (upTo?: number, opts?: { start?: boolean }): Promise<void> => {
+        this.asked.push({ upTo: upTo ?? Number.NaN, start: opts?.start === true });
+        return new Promise((resolve) => this.answers.push(resolve));
       },
-      async compact(upTo: number): Promise<void> {
-        compacted.push(upTo);
-        first = upTo + 1;
+      compact: async (upTo: number): Promise<void> => {
+        this.compacted.push(upTo);
+        this.first = upTo + 1;
       },
     } as unknown as PeerStorage;
-    const status = () => ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
-    const c = new Compactor(storage, { unit: "entries", n: 50_000 });
-    await c.afterTurn(status);
-    assert.deepEqual(asked, [150_000], "asks for the policy's point, not for all applied");
-    applied = 260_000;
-    await c.afterTurn(status);
-    await c.afterTurn(status);
-    assert.deepEqual(compacted, [], "nothing dropped before the engine answers");
-    assert.deepEqual(asked, [150_000], "one question at a time");
-    answers[0]!();
+  }
+}
+
+const followerStatus = () =>
+  ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
+
+describe("the compaction point and the engine's durable applied index", () => {
+  test("the log is compacted only through the point the engine reported durable, once it did", async () => {
+    const log = new FakeLog(200_000);
+    const c = new Compactor(log.storage, { unit: "entries", n: 50_000 });
+    await c.afterTurn(followerStatus);
+    const askedPoints = () => log.asked.map((a) => a.upTo);
+    assert.deepEqual(askedPoints(), [150_000], "asks for the policy's point, not for all applied");
+    log.applied = 260_000;
+    await c.afterTurn(followerStatus);
+    await c.afterTurn(followerStatus);
+    assert.deepEqual(log.compacted, [], "nothing dropped before the engine answers");
+    assert.deepEqual(askedPoints(), [150_000], "one question at a time");
+    log.answers[0]!();
     await new Promise((resolve) => setImmediate(resolve));
-    for (let turn = 0; turn < 100 && first <= 150_000; turn++) {
-      await c.afterTurn(status);
+    for (let turn = 0; turn < 100 && log.first <= 150_000; turn++) {
+      await c.afterTurn(followerStatus);
       await c.idle();
     }
-    assert.equal(first, 150_001, "compacted through the durable point");
-    assert.ok(Math.max(...compacted) <= 150_000, "never past it, though more was applied");
+    assert.equal(log.first, 150_001, "compacted through the durable point");
+    assert.ok(Math.max(...log.compacted) <= 150_000, "never past it, though more was applied");
   });
 
   test("a log grown DURABLE_LAG_INTERVALS intervals long asks the engine to write back now, and compaction then goes as far as the durable point allows", async () => {
     const n = 50_000;
-    let applied = 2 * n;
-    let durable = 0;
-    const asked: { upTo: number; start: boolean }[] = [];
-    const answers: (() => void)[] = [];
-    const compacted: number[] = [];
-    let first = 1;
-    const storage = {
-      firstIndex: () => first,
-      lastIndex: () => applied,
-      appliedIndex: () => applied,
-      durableAppliedIndex: () => durable,
-      flushApplied(upTo?: number, opts?: { start?: boolean }): Promise<void> {
-        asked.push({ upTo: upTo ?? Number.NaN, start: opts?.start === true });
-        return new Promise((resolve) => answers.push(resolve));
-      },
-      async compact(upTo: number): Promise<void> {
-        compacted.push(upTo);
-        first = upTo + 1;
-      },
-    } as unknown as PeerStorage;
-    const status = () => ({ role: "follower", id: 2, progress: new Map() }) as unknown as Status;
-    const c = new Compactor(storage, { unit: "entries", n });
-    await c.afterTurn(status);
-    assert.deepEqual(asked, [{ upTo: n, start: false }], "waits for the engine's own schedule");
-    applied = DURABLE_LAG_INTERVALS * n - 1;
-    await c.afterTurn(status);
-    assert.equal(asked.length, 1, "not yet long enough to hasten anything");
-    applied = DURABLE_LAG_INTERVALS * n;
-    await c.afterTurn(status);
-    await c.afterTurn(status);
-    assert.deepEqual(asked[1], { upTo: n, start: true }, "asked to start, once");
-    assert.equal(asked.length, 2);
+    const log = new FakeLog(2 * n);
+    const c = new Compactor(log.storage, { unit: "entries", n });
+    await c.afterTurn(followerStatus);
+    assert.deepEqual(log.asked, [{ upTo: n, start: false }], "waits for the engine's own schedule");
+    log.applied = DURABLE_LAG_INTERVALS * n - 1;
+    await c.afterTurn(followerStatus);
+    assert.equal(log.asked.length, 1, "not yet long enough to hasten anything");
+    log.applied = DURABLE_LAG_INTERVALS * n;
+    await c.afterTurn(followerStatus);
+    await c.afterTurn(followerStatus);
+    assert.deepEqual(log.asked[1], { upTo: n, start: true }, "asked to start, once");
+    assert.equal(log.asked.length, 2);
     // The write-back started then reached everything applied at the time.
-    durable = applied;
-    applied += 1_000;
-    for (const answer of answers) answer();
+    log.durable = log.applied;
+    log.applied += 1_000;
+    for (const answer of log.answers) answer();
     await new Promise((resolve) => setImmediate(resolve));
-    for (let turn = 0; turn < 200 && first <= applied - n; turn++) {
-      await c.afterTurn(status);
+    for (let turn = 0; turn < 200 && log.first <= log.applied - n; turn++) {
+      await c.afterTurn(followerStatus);
       await c.idle();
     }
-    assert.equal(first, applied - n + 1, "compacted to N behind applied, within the durable point");
-    assert.ok(Math.max(...compacted) <= durable);
+    assert.equal(
+      log.first,
+      log.applied - n + 1,
+      "compacted to N behind applied, within the durable point",
+    );
+    assert.ok(Math.max(...log.compacted) <= log.durable);
   });
 });
 
