@@ -151,10 +151,22 @@ export class Compactor {
   /** A step that failed: reported at the next turn, where the loop treats it as fatal. */
   private failure: unknown;
 
+  /** The policy's bounds, each N of its unit; absent: that bound is not set (none: off). */
+  private readonly bounds: { entries?: number; bytes?: number };
+
   constructor(
     private readonly storage: PeerStorage,
     private readonly every: CompactEvery,
-  ) {}
+  ) {
+    this.bounds =
+      every.unit === "entries"
+        ? { entries: every.n }
+        : every.unit === "bytes"
+          ? { bytes: every.n }
+          : every.unit === "either"
+            ? { entries: every.entries, bytes: every.bytes }
+            : {};
+  }
 
   stats(): CompactionStats {
     return { steps: this.steps, compactedTo: this.compactedTo };
@@ -178,7 +190,7 @@ export class Compactor {
 
   /** Bytes mode: notes the entries one Ready appended (a replaced suffix included). */
   noteAppended(entries: readonly Entry[]): void {
-    if (this.every.unit === "entries" || this.every.unit === "off" || entries.length === 0) return;
+    if (this.bounds.bytes === undefined || entries.length === 0) return;
     const first = entries[0]!.index;
     // A replaced suffix: forget the marks it overwrote (their bytes are counted anew).
     while (this.markIndex.length > this.markHead && this.markIndex.at(-1)! >= first) {
@@ -261,17 +273,12 @@ export class Compactor {
    */
   private startIfLong(first: number): void {
     if (this.flushStarted) return;
-    const every = this.every;
     const applied = this.storage.appliedIndex();
-    const entries = applied - (first - 1);
-    const bytes = () => this.bytesAt(applied) - this.bytesAt(first - 1);
+    const { entries, bytes } = this.bounds;
     const k = DURABLE_LAG_INTERVALS;
-    let long: boolean;
-    if (every.unit === "entries") long = entries >= k * every.n;
-    else if (every.unit === "bytes") long = bytes() >= k * every.n;
-    else if (every.unit === "either")
-      long = entries >= k * every.entries || bytes() >= k * every.bytes;
-    else return;
+    const long =
+      (entries !== undefined && applied - (first - 1) >= k * entries) ||
+      (bytes !== undefined && this.bytesAt(applied) - this.bytesAt(first - 1) >= k * bytes);
     if (!long) return;
     this.flushStarted = true;
     // The waiting call above hears the answer; a failure is the pipeline's to report.
@@ -280,17 +287,8 @@ export class Compactor {
 
   /** The index to compact to now, or below `first` when nothing is due. */
   private target(first: number, applied: number, status: () => Status): number {
-    const every = this.every;
-    let target: number;
-    if (every.unit === "entries") target = this.byEntries(first, applied, every.n);
-    else if (every.unit === "bytes") target = this.byBytes(first, applied, every.n);
-    else if (every.unit === "either") {
-      // The bound that asks for more is the one reached first.
-      target = Math.max(
-        this.byEntries(first, applied, every.entries),
-        this.byBytes(first, applied, every.bytes),
-      );
-    } else return 0;
+    // N behind applied by a bound once its applied part is 2N long.
+    const target = this.behindApplied(first, applied, 2);
     if (target < first) return 0;
     return this.heldForSnapshots(target, status);
   }
@@ -300,15 +298,28 @@ export class Compactor {
    * the applied index (by the bound that allows more), held for snapshots as above.
    */
   private policyPoint(applied: number, status: () => Status): number {
-    const every = this.every;
-    const byBytes = (n: number) => this.lastMarkAtOrBelow(this.bytesAt(applied) - n);
-    let target: number;
-    if (every.unit === "entries") target = applied - every.n;
-    else if (every.unit === "bytes") target = byBytes(every.n);
-    else if (every.unit === "either")
-      target = Math.max(applied - every.entries, byBytes(every.bytes));
-    else return 0;
-    return this.heldForSnapshots(target, status);
+    // times 0: every bound qualifies, whatever the log's length (so `first` does not matter).
+    return this.heldForSnapshots(this.behindApplied(1, applied, 0), status);
+  }
+
+  /**
+   * N behind `applied` by each bound whose part of the log from `first` through `applied` is
+   * at least `times` N long (entries: N entries; bytes: the last mark N bytes back), the
+   * furthest of them: the bound reached first asks for more. 0 when no bound qualifies.
+   */
+  private behindApplied(first: number, applied: number, times: number): number {
+    const { entries, bytes } = this.bounds;
+    let point = 0;
+    if (entries !== undefined && applied - (first - 1) >= times * entries) {
+      point = Math.max(point, applied - entries);
+    }
+    if (bytes !== undefined) {
+      const appliedBytes = this.bytesAt(applied);
+      if (appliedBytes - this.bytesAt(first - 1) >= times * bytes) {
+        point = Math.max(point, this.lastMarkAtOrBelow(appliedBytes - bytes));
+      }
+    }
+    return point;
   }
 
   /** `target`, but never past a snapshot an active follower is being sent (on a leader). */
@@ -322,18 +333,6 @@ export class Compactor {
       }
     }
     return target;
-  }
-
-  /** Entries bound: N behind applied once 2N applied entries are in the log, else 0. */
-  private byEntries(first: number, applied: number, n: number): number {
-    return applied - (first - 1) < 2 * n ? 0 : applied - n;
-  }
-
-  /** Bytes bound: the last mark N bytes behind applied once 2N bytes are applied, else 0. */
-  private byBytes(first: number, applied: number, n: number): number {
-    const appliedBytes = this.bytesAt(applied);
-    if (appliedBytes - this.bytesAt(first - 1) < 2 * n) return 0;
-    return this.lastMarkAtOrBelow(appliedBytes - n);
   }
 
   /** Cumulative bytes at the last mark at or below index `i` (0 before the first). */
