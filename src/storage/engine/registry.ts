@@ -27,7 +27,7 @@ const registry = new Registry<EngineSpec>(
     {
       name: "lmdb",
       description:
-        "the applied state in memory, written back to an lmdb database when the log needs it (at most every 30 s): hard state, membership and applied state survive",
+        "the applied state in memory, written back to an lmdb database when the log needs it, and 30 s after a change at the latest: hard state, membership and applied state survive",
       open: async (opts) => {
         const { openLmdbEngine } = await import("./lmdb-engine.js");
         return openLmdbEngine({ dir: opts.dir });
